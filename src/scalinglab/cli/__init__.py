@@ -1,0 +1,59 @@
+"""The `scalinglab` command: thin views over the library, one module of verbs per concern."""
+
+import sys
+
+import typer
+
+from scalinglab import __version__
+from scalinglab.errors import InputError
+
+app = typer.Typer(
+    name="scalinglab",
+    help="Plan, predict and fit the training of large language models. Every number names its "
+         "law, formula or catalogue row; every verb takes --json.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool):
+    if value:
+        print(f"scalinglab {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print the version and exit.")):
+    """Plan, predict and fit LLM training."""
+
+
+from scalinglab.cli import core, plan  # noqa: E402,F401  (registers the verbs)
+
+
+def main(argv=None) -> None:
+    """Entry point: errors become one line on stderr and exit code 2, never a traceback."""
+    try:
+        code = app(args=argv, prog_name="scalinglab", standalone_mode=False)
+    except InputError as e:
+        _die(str(e))
+    except BrokenPipeError:
+        sys.exit(0)
+    except Exception as e:  # click's exceptions (typer may vendor its own copy of click)
+        kind = type(e).__name__
+        if kind == "NoArgsIsHelpError":
+            print(e.ctx.get_help() if getattr(e, "ctx", None) else "", end="")
+            sys.exit(0)
+        if kind == "Abort":
+            sys.exit(130)
+        if hasattr(e, "format_message") and hasattr(e, "exit_code"):
+            _die(e.format_message(), e.exit_code or 2)
+        raise
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _die(message: str, code: int = 2):
+    print(f"scalinglab: error: {' '.join(str(message).split())}", file=sys.stderr)
+    sys.exit(code)

@@ -1,0 +1,56 @@
+"""The `plan` verb: one page for a whole training run."""
+
+from typing import Annotated, Optional
+
+import typer
+
+from scalinglab.cli import app
+from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
+from scalinglab.cli.core import LawOpt
+from scalinglab.laws import DEFAULT_LAW
+from scalinglab.plan import make_plan
+from scalinglab.units import format_count, format_flops, format_pf_days, parse_flops, parse_number
+
+
+@app.command("plan")
+def plan_cmd(
+    compute: Annotated[Optional[str], typer.Option("--compute", "-c",
+                                                   help="Budget in FLOP or PF-days.")] = None,
+    params: Annotated[Optional[str], typer.Option("--params", "-n", help="Parameters N.")] = None,
+    tokens: Annotated[Optional[str], typer.Option("--tokens", "-d", help="Tokens D.")] = None,
+    target_loss: Annotated[Optional[float], typer.Option("--loss", help="Target loss.")] = None,
+    law: LawOpt = DEFAULT_LAW,
+    json: Json = False,
+):
+    """A whole training plan: N, D, FLOP, PF-days, loss under every law, the 20:1 check."""
+    p = make_plan(
+        compute=parse_flops(compute) if compute is not None else None,
+        n_params=parse_number(params, "--params") if params is not None else None,
+        n_tokens=parse_number(tokens, "--tokens") if tokens is not None else None,
+        loss=target_loss, law=law,
+    )
+    if json:
+        return print_json(p.to_dict())
+    c = p.compute
+    console.print(f"[bold]Plan[/bold]: {p.derivation}")
+    console.print(kv(None, [
+        ("model", f"{format_count(p.n_params)} parameters"),
+        ("data", f"{format_count(p.n_tokens)} tokens ({p.n_tokens / p.n_params:,.1f} per param)"),
+        ("compute", f"{format_flops(c.flops)} = {format_pf_days(c.pf_days)}  "
+                    f"(forward {format_flops(c.forward_flops)}, backward {format_flops(c.backward_flops)})"),
+        ("loss", f"{p.loss:.4f} under {p.law}"),
+    ]))
+    console.print()
+    console.print(table("Predicted loss by law (same N, D) and each law's optimum at this compute",
+                        "law", "loss", "E", "A/N^a", "B/D^b", "opt N", "opt D", "opt D/N",
+                        "opt loss", rows=[
+        (lid + (" *" if lid == p.law else ""), f"{r['loss']:.4f}",
+         f"{r['terms']['irreducible']:.3f}", f"{r['terms']['model']:.3f}",
+         f"{r['terms']['data']:.3f}", format_count(r["optimal_at_same_compute"]["n_params"]),
+         format_count(r["optimal_at_same_compute"]["n_tokens"]),
+         f"{r['optimal_at_same_compute']['tokens_per_param']:.1f}",
+         f"{r['optimal_at_same_compute']['loss']:.4f}") for lid, r in p.losses.items()]))
+    console.print()
+    console.print(f"[bold]20:1 check[/bold]: {p.ratio}", markup=True)
+    console.print()
+    assumptions(p.assumptions)

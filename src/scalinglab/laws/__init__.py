@@ -1,0 +1,70 @@
+"""Published scaling laws, registered by id (REFERENCES.md §1), and user fits saved as JSON."""
+
+import json
+from pathlib import Path
+
+from scalinglab.errors import InputError, unknown
+from scalinglab.laws.parametric import FLOPS_PER_PARAM_TOKEN, Optimum, ParametricLaw
+
+DEFAULT_LAW = "besiroglu2024"
+
+LAWS: dict = {
+    law.id: law
+    for law in (
+        ParametricLaw(
+            "hoffmann2022", E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28,
+            source="Hoffmann et al. 2022, 'Training Compute-Optimal LLMs' (Chinchilla), "
+                   "arXiv:2203.15556 Sec. 3.3 / Eq. 10 (rounded)",
+            note="the constants quoted everywhere; their optimum gives ~93 tokens/param at 5.76e23",
+        ),
+        ParametricLaw(
+            "hoffmann2022-exact", E=1.6934, A=406.40, B=410.72, alpha=0.33917084, beta=0.2849083,
+            source="Hoffmann et al. 2022, unrounded from the paper's TeX source, as quoted in "
+                   "epoch-research/analyzing-chinchilla",
+            note="E=e^0.5267228, A=e^6.0073404, B=e^6.0179186",
+        ),
+        ParametricLaw(
+            "besiroglu2024", E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658,
+            source="Besiroglu et al. 2024, 'Chinchilla Scaling: A replication attempt' (Epoch AI), "
+                   "arXiv:2404.10102 Table 1",
+            note="refit of Chinchilla's own data; reproduces the ~20 tokens/param rule",
+        ),
+        ParametricLaw(
+            "muennighoff2023", E=1.8691, A=520.82, B=1487.72, alpha=0.3526596, beta=0.3526596,
+            source="Muennighoff et al. 2023, 'Scaling Data-Constrained Language Models', "
+                   "arXiv:2305.16264 (C4 fit, huggingface/datablations README)",
+            note="E=e^0.6254804, A=e^6.255414, B=e^7.3049974; fresh-data form (no repetition)",
+        ),
+    )
+}
+
+
+def get_law(name: str):
+    """A registered law by id, or a law saved as JSON (a path ending in .json)."""
+    name = str(name)
+    if name.lower().endswith(".json"):
+        return load_law(name)
+    law = LAWS.get(name.lower())
+    if law is None:
+        raise unknown("law", name, LAWS)
+    return law
+
+
+def load_law(path) -> ParametricLaw:
+    """Read a law saved by `scalinglab fit -o fit.json` (or any JSON with E, A, B, alpha, beta)."""
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text())
+    except FileNotFoundError:
+        raise InputError(f"law file {str(p)!r} does not exist") from None
+    except (OSError, ValueError) as e:
+        raise InputError(f"law file {str(p)!r} is not valid JSON ({e})") from None
+    if not isinstance(doc, dict):
+        raise InputError(f"law file {str(p)!r} must hold a JSON object")
+    fields = doc.get("law", doc.get("params", doc))
+    law = ParametricLaw.from_dict({"id": p.stem, "source": f"fit saved in {p.name}", **fields})
+    return law
+
+
+__all__ = ["DEFAULT_LAW", "FLOPS_PER_PARAM_TOKEN", "LAWS", "Optimum", "ParametricLaw", "get_law",
+           "load_law"]

@@ -1,0 +1,142 @@
+"""Parse the numbers people type ("7B", "1.5t", "3.64e3 PF-days") and format them back.
+
+Inside the library every quantity is a plain float in SI base units (parameters, tokens, FLOP,
+seconds, bytes). Strings exist only at the edges: here and in the CLI.
+"""
+
+import math
+import re
+
+from scalinglab.errors import InputError
+
+SUFFIXES = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
+PF_DAY = 1e15 * 86_400  # FLOP in one petaFLOP/s-day = 8.64e19 (Kaplan et al. 2020, Sec. 1.3)
+
+_NUMBER = re.compile(
+    r"^\s*(?P<num>[+-]?(?=\.?\d)(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?(?:e[+-]?\d+)?)\s*(?P<rest>[a-z /_%-]*)$",
+    re.IGNORECASE,
+)
+_FLOP_UNITS = {"flop": 1.0, "flops": 1.0, "pf-day": PF_DAY, "pf-days": PF_DAY, "pfday": PF_DAY,
+               "pfdays": PF_DAY, "pf day": PF_DAY, "pf days": PF_DAY, "petaflop-days": PF_DAY,
+               "petaflop/s-days": PF_DAY, "pf/s-days": PF_DAY}
+_HOUR_UNITS = {"gpu-hours": 1.0, "gpu-hour": 1.0, "gpu hours": 1.0, "gpuh": 1.0, "h": 1.0,
+               "hours": 1.0, "gpu-h": 1.0}
+
+
+def _split(text, what: str, units=()) -> tuple[float, str]:
+    """Return (value, unit) for text like '1.5T', '1,000,000', '3.64e3 PF-days'.
+
+    A trailing word is a unit when it is one of `units`, else a K/M/B/G/T/P suffix (and a unit).
+    """
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return float(text), ""
+    s = str(text).strip().replace("_", "")
+    m = _NUMBER.match(s)
+    if not s or not m or not any(ch.isdigit() for ch in m.group("num")):
+        raise InputError(f"{what}: cannot read {text!r} as a number (try 7B, 1.5T, 1e24, 1,000,000)")
+    value = float(m.group("num").replace(",", ""))
+    rest = m.group("rest").strip().lower()
+    if rest and rest not in units and rest[0] in SUFFIXES:
+        value *= SUFFIXES[rest[0]]
+        rest = rest[1:].strip()
+    return value, rest
+
+
+def _positive(value: float, text, what: str) -> float:
+    if not math.isfinite(value) or value <= 0:
+        raise InputError(f"{what}: {text!r} must be a positive finite number")
+    return value
+
+
+def parse_number(text, what: str = "value") -> float:
+    """A positive finite count such as '7B', '1.5t', '15e12', '1,000,000' (K M B/G T P suffixes)."""
+    value, unit = _split(text, what)
+    if unit:
+        raise InputError(f"{what}: cannot read {text!r} as a number (try 7B, 1.5T, 1e24, 1,000,000)")
+    return _positive(value, text, what)
+
+
+def parse_flops(text, what: str = "compute") -> float:
+    """Compute in FLOP: '1e24', '1.2e24 FLOP', '3.64e3 PF-days', '3.64k pf-days'."""
+    value, unit = _split(text, what, _FLOP_UNITS)
+    if unit and unit not in _FLOP_UNITS:
+        raise InputError(f"{what}: unknown unit {unit!r} in {text!r} (use FLOP or PF-days)")
+    return _positive(value * _FLOP_UNITS.get(unit, 1.0), text, what)
+
+
+def parse_gpu_hours(text, what: str = "GPU-hours") -> float:
+    """GPU-hours: '1.3M', '1.3M GPU-hours', '30.84e6'."""
+    value, unit = _split(text, what, _HOUR_UNITS)
+    if unit and unit not in _HOUR_UNITS:
+        raise InputError(f"{what}: unknown unit {unit!r} in {text!r} (use GPU-hours)")
+    return _positive(value, text, what)
+
+
+def parse_fraction(text, what: str = "fraction") -> float:
+    """A number in (0, 1], e.g. an MFU of '0.4' or '40%'."""
+    s = str(text).strip()
+    pct = s.endswith("%")
+    value, unit = _split(s[:-1] if pct else s, what)
+    value = value / 100 if pct else value
+    if unit or not (0 < value <= 1):
+        raise InputError(f"{what}: {text!r} must be in (0, 1] (e.g. 0.4 or 40%)")
+    return value
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+def format_count(x: float, digits: int = 3) -> str:
+    """7e9 -> '7.00B', 1.5e12 -> '1.50T', 512 -> '512'."""
+    x = float(x)
+    for suffix, scale in (("P", 1e15), ("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(x) >= scale:
+            return f"{x / scale:.{_decimals(x / scale, digits)}f}{suffix}"
+    if x == int(x):
+        return f"{int(x)}"
+    return f"{x:.{digits}g}" if abs(x) < 1 else f"{x:.{_decimals(x, digits)}f}"
+
+
+def _decimals(v: float, digits: int) -> int:
+    """Decimals that show `digits` significant figures of v (|v| < 1000)."""
+    v = abs(v)
+    lead = 1 if v < 10 else 2 if v < 100 else 3
+    return max(digits - lead, 0)
+
+
+def format_sci(x: float, digits: int = 3) -> str:
+    """1.326e26 -> '1.33e26'."""
+    mant, exp = f"{float(x):.{digits - 1}e}".split("e")
+    return f"{mant}e{int(exp)}"
+
+
+def format_flops(x: float, digits: int = 3) -> str:
+    """1.326e26 -> '1.33e26 FLOP'."""
+    return f"{format_sci(x, digits)} FLOP"
+
+
+def format_pf_days(pf_days: float, digits: int = 3) -> str:
+    """1534.7 -> '1.53k PF-days'."""
+    return f"{format_count(pf_days, digits)} PF-days"
+
+
+def format_bytes(n: float, digits: int = 3) -> str:
+    """Decimal units, as GPU datasheets use: 13476831232 -> '13.5 GB' (and the GiB in brackets)."""
+    n = float(n)
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.{_decimals(n / scale, digits)}f} {unit}"
+    return f"{n:.0f} B"
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds as the largest sensible unit: '196.8 days', '3.2 hours', '41 s'."""
+    s = float(seconds)
+    if s >= 2 * 365.25 * 86400:
+        return f"{s / (365.25 * 86400):.1f} years"
+    if s >= 2 * 86400:
+        return f"{s / 86400:.1f} days"
+    if s >= 2 * 3600:
+        return f"{s / 3600:.1f} hours"
+    if s >= 120:
+        return f"{s / 60:.1f} min"
+    return f"{s:.3g} s"

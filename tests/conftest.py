@@ -1,0 +1,55 @@
+"""Shared test helpers: run the CLI in-process and in a subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from scalinglab.cli import main
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+class Result:
+    def __init__(self, code, out, err):
+        self.code, self.out, self.err = code, out, err
+
+    @property
+    def json(self):
+        return json.loads(self.out)
+
+
+@pytest.fixture
+def cli(capsys):
+    """cli("loss", "70B", "15T") -> Result(code, out, err), in-process."""
+
+    def run(*args):
+        capsys.readouterr()
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+
+def run_subprocess(*args, code: str | None = None):
+    """Run `python -m scalinglab ARGS` (or `python -c CODE`) with this checkout on the path."""
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    cmd = [sys.executable, "-c", code] if code else [sys.executable, "-m", "scalinglab", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+
+
+def assert_one_line_error(result):
+    """Bad input: exit 2, exactly one line on stderr, nothing on stdout, no traceback."""
+    assert result.code == 2, (result.code, result.out, result.err)
+    assert result.err.strip().count("\n") == 0, result.err
+    assert "Traceback" not in result.err
+    assert result.err.startswith("scalinglab: error:")
