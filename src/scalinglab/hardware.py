@@ -1,0 +1,169 @@
+"""The accelerator catalogue (data/accelerators.csv, one sourced row per chip) and precisions.
+
+Peaks are DENSE datasheet numbers in FLOP/s (OP/s for integers). NVIDIA's headline numbers for
+A100/H100/H200/B200 are 2:4 structured-sparse, i.e. 2x the dense peak (REFERENCES.md §5); ask for
+them with `peak_flops(dtype, sparse=True)`. Memory is decimal (80 GB = 80e9 bytes), as datasheets.
+"""
+
+import csv
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scalinglab.errors import InputError, unknown
+
+DTYPES = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4", "fp4")
+
+# Bytes per stored value. tf32 is stored as a 32-bit float; nf4 is 4-bit NormalFloat (QLoRA,
+# Dettmers et al. 2023), 4.127 bits with double quantisation of the block constants (Sec. 3).
+DTYPE_BYTES = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0,
+               "int8": 1.0, "int4": 0.5, "fp4": 0.5, "nf4": 0.5}
+
+# Bit layouts (sign/exponent/mantissa), IEEE 754, NVIDIA Ampere/Hopper whitepapers, OCP MX spec.
+DTYPE_FORMAT = {"fp64": "1/11/52", "fp32": "1/8/23", "tf32": "1/8/10 (in a 32-bit slot)",
+                "fp16": "1/5/10", "bf16": "1/8/7", "fp8": "E4M3 1/4/3 or E5M2 1/5/2",
+                "int8": "integer", "int4": "integer", "fp4": "E2M1 1/2/1 (+ block scales)",
+                "nf4": "4-bit index into 16 normal quantiles (+ block scales)"}
+
+_DTYPE_ALIASES = {"float64": "fp64", "double": "fp64", "float32": "fp32", "float": "fp32",
+                  "float16": "fp16", "half": "fp16", "bfloat16": "bf16", "float8": "fp8",
+                  "e4m3": "fp8", "e5m2": "fp8", "fp8e4m3": "fp8", "fp8e5m2": "fp8",
+                  "float4": "fp4", "nvfp4": "fp4", "mxfp4": "fp4", "e2m1": "fp4", "nf4": "nf4"}
+
+SPARSE_DTYPES = frozenset({"tf32", "fp16", "bf16", "fp8", "int8", "int4", "fp4"})  # 2:4 on tensor cores
+_VENDOR_WORDS = ("nvidia", "amd", "google", "geforce", "instinct", "tesla", "cloud")
+
+
+def parse_dtype(name) -> str:
+    """'BF16', 'bfloat16', 'float32', 'e4m3' -> canonical id; unknown -> InputError with suggestions."""
+    key = re.sub(r"[^a-z0-9]", "", str(name).lower())
+    key = _DTYPE_ALIASES.get(key, key)
+    if key not in DTYPE_BYTES:
+        raise unknown("dtype", name, DTYPE_BYTES)
+    return key
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    """One catalogue row. Peaks (dense) in FLOP/s per dtype; bytes, bytes/s, watts, SI units."""
+
+    id: str
+    name: str
+    vendor: str
+    peaks: dict = field(repr=False)  # dtype -> dense FLOP/s, only the dtypes the chip runs
+    sparse_2to4: bool
+    memory_bytes: float
+    bandwidth: float  # bytes/s
+    tdp_w: float | None
+    year: int
+    source: str
+    note: str = ""
+    aliases: tuple = ()
+
+    @property
+    def dtypes(self) -> tuple:
+        return tuple(d for d in DTYPES if d in self.peaks)
+
+    def peak_flops(self, dtype: str = "bf16", sparse: bool = False) -> float:
+        """Datasheet peak in FLOP/s; sparse=True is the 2:4 structured-sparsity peak (2x dense)."""
+        d = parse_dtype(dtype)
+        if d not in self.peaks:
+            raise InputError(f"{self.name} has no {d} peak; it runs: {', '.join(self.dtypes)}")
+        if not sparse:
+            return self.peaks[d]
+        if not self.sparse_2to4 or d not in SPARSE_DTYPES:
+            raise InputError(f"{self.name} has no 2:4-sparse {d} peak (drop --sparse)")
+        return 2.0 * self.peaks[d]
+
+    def to_dict(self) -> dict:
+        return {"id": self.id, "name": self.name, "vendor": self.vendor,
+                "peak_flops": {d: self.peaks[d] for d in self.dtypes},
+                "sparse_2to4": self.sparse_2to4, "memory_bytes": self.memory_bytes,
+                "bandwidth": self.bandwidth, "tdp_w": self.tdp_w, "year": self.year,
+                "source": self.source, "note": self.note}
+
+
+def _row(r: dict) -> Accelerator:
+    return Accelerator(
+        id=r["id"], name=r["name"], vendor=r["vendor"],
+        peaks={d: float(r[d]) * 1e12 for d in DTYPES if r[d]},
+        sparse_2to4=r["sparse_2to4"] == "yes", memory_bytes=float(r["memory_gb"]) * 1e9,
+        bandwidth=float(r["bandwidth_tbs"]) * 1e12,
+        tdp_w=float(r["tdp_w"]) if r["tdp_w"] else None, year=int(r["year"]),
+        source=r["source"], note=r["note"], aliases=tuple(a for a in r["aliases"].split(";") if a))
+
+
+def _load() -> dict:
+    with open(Path(__file__).parent / "data" / "accelerators.csv", newline="") as f:
+        return {a.id: a for a in map(_row, csv.DictReader(f))}
+
+
+ACCELERATORS: dict = _load()
+
+
+def _key(name: str) -> str:
+    s = str(name).lower()
+    for w in _VENDOR_WORDS:
+        s = s.replace(w, "")
+    return re.sub(r"[^a-z0-9]", "", s)
+
+
+def _index() -> dict:
+    idx = {}
+    for a in ACCELERATORS.values():
+        for alias in (a.id, a.name, *a.aliases):
+            k = _key(alias)
+            idx[k] = a
+            idx[k + f"{a.memory_bytes / 1e9:.0f}gb"] = a  # "nvidia h100 80gb"
+    return idx
+
+
+_INDEX = _index()
+_SHORT_NAMES = sorted({*ACCELERATORS, *(x for a in ACCELERATORS.values() for x in a.aliases
+                                        if "gb" not in x)})
+
+
+def get_accelerator(name) -> Accelerator:
+    """A catalogue row by forgiving name: 'h100', 'H100-SXM', 'nvidia h100 80gb', 'tpu v5e'."""
+    if isinstance(name, Accelerator):
+        return name
+    a = _INDEX.get(_key(name))
+    if a is None:
+        raise unknown("accelerator", name, _SHORT_NAMES)
+    return a
+
+
+def runs(dtype: str) -> list:
+    """Ids of the accelerators with a peak for this dtype."""
+    d = parse_dtype(dtype)
+    return [a.id for a in ACCELERATORS.values() if d in a.peaks]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Accelerator a over accelerator b: peak ratio per dtype both run, and memory, bandwidth."""
+
+    a: Accelerator
+    b: Accelerator
+
+    @property
+    def ratios(self) -> dict:
+        return {d: self.a.peaks[d] / self.b.peaks[d] for d in DTYPES
+                if d in self.a.peaks and d in self.b.peaks}
+
+    def to_dict(self) -> dict:
+        return {"a": self.a.id, "b": self.b.id, "peak_ratio": self.ratios,
+                "memory_ratio": self.a.memory_bytes / self.b.memory_bytes,
+                "bandwidth_ratio": self.a.bandwidth / self.b.bandwidth}
+
+
+def compare(a, b) -> Comparison:
+    """Per-dtype dense peak ratios a/b (H100 SXM / A100: fp32 3.43, bf16 3.17)."""
+    return Comparison(get_accelerator(a), get_accelerator(b))
+
+
+def precision_table() -> list[dict]:
+    """One row per dtype: bytes per value, bit layout, which accelerators run it."""
+    return [{"dtype": d, "bytes": DTYPE_BYTES[d], "bits": DTYPE_BYTES[d] * 8,
+             "format": DTYPE_FORMAT[d], "accelerators": runs(d) if d in DTYPES else []}
+            for d in DTYPE_BYTES]

@@ -1,0 +1,103 @@
+"""The accelerator catalogue: names, per-dtype peaks, sparsity, precisions, and the CLI views."""
+
+import csv
+
+import pytest
+from hypothesis import given, strategies as st
+
+from conftest import REFERENCE, assert_one_line_error
+from scalinglab import hardware as hw
+from scalinglab.errors import InputError
+
+ISSUE_CHIPS = ["V100", "T4", "A10", "A10G", "L4", "L40S", "RTX 3090", "RTX 4090", "A100 SXM",
+               "A100 PCIe", "H100 SXM", "H100 PCIe", "H200", "B200", "GB200", "MI250X", "MI300X",
+               "TPU v4", "TPU v5e", "TPU v5p", "TPU v6e"]
+
+
+@pytest.mark.parametrize("name", ISSUE_CHIPS)
+def test_catalogue_has_every_chip_the_issue_lists(name):
+    a = hw.get_accelerator(name)
+    assert a.source and a.memory_bytes > 0 and a.bandwidth > 0 and 2016 < a.year < 2026
+    assert a.peaks  # at least one dtype
+
+
+@pytest.mark.parametrize("name", ["h100", "H100-SXM", "nvidia h100 80gb", "NVIDIA H100 SXM5 80GB",
+                                  "h100 sxm5", "H100_SXM"])
+def test_forgiving_names(name):
+    assert hw.get_accelerator(name).id == "h100-sxm"
+
+
+def test_unknown_name_suggests_closest():
+    with pytest.raises(InputError, match="did you mean: .*h100"):
+        hw.get_accelerator("h10")
+    with pytest.raises(InputError, match="a100"):
+        hw.get_accelerator("a100 40gb")  # a different chip (1.555 TB/s): never silently the 80GB
+
+
+def test_datasheet_peaks_dense():
+    # REFERENCES.md §5: A100 SXM FP32 19.5, TF32 156, BF16 312, INT8 624; H100 SXM BF16 989.4
+    a100, h100 = hw.get_accelerator("a100"), hw.get_accelerator("h100")
+    assert a100.peak_flops("fp32") == 19.5e12 and a100.peak_flops("bf16") == 312e12
+    assert a100.peak_flops("int8") == 624e12 and a100.peak_flops("tf32") == 156e12
+    assert h100.peak_flops("bfloat16") == 989.4e12 and h100.peak_flops("fp8") == 1978.9e12
+    # NVIDIA's headline numbers are the 2:4-sparse ones: A100 BF16 624, H100 BF16 1978.9 TFLOP/s
+    assert a100.peak_flops("bf16", sparse=True) == 624e12
+    assert h100.peak_flops("bf16", sparse=True) == pytest.approx(1978.8e12)
+
+
+def test_h100_over_a100_lecture_ratios():
+    # lecture "H100 is ~3.4x A100 in FP32": 66.9 / 19.5 = 3.43; dense BF16 989.4 / 312 = 3.17
+    r = hw.compare("H100 SXM", "A100").ratios
+    assert r["fp32"] == pytest.approx(3.43, abs=0.005)
+    assert r["bf16"] == pytest.approx(3.17, abs=0.005)
+    assert "fp8" not in r  # A100 has no fp8
+    assert hw.compare("H100 PCIe", "A100").ratios["fp32"] == pytest.approx(2.63, abs=0.005)
+
+
+def test_missing_dtype_and_sparsity_are_errors():
+    with pytest.raises(InputError, match="no fp8"):
+        hw.get_accelerator("a100").peak_flops("fp8")
+    with pytest.raises(InputError, match="2:4"):
+        hw.get_accelerator("mi250x").peak_flops("bf16", sparse=True)
+    with pytest.raises(InputError, match="2:4"):
+        hw.get_accelerator("h100").peak_flops("fp32", sparse=True)  # sparsity is tensor-core only
+    with pytest.raises(InputError, match="dtype"):
+        hw.get_accelerator("h100").peak_flops("fp7")
+
+
+def test_catalogue_matches_shared_reference():
+    """Every dense peak, memory, bandwidth and TDP equals reference/accelerators.csv."""
+    ref = list(csv.DictReader(open(REFERENCE / "accelerators.csv")))
+    assert len(ref) == len(hw.ACCELERATORS)
+    for r, a in zip(ref, hw.ACCELERATORS.values()):
+        for d in ("fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4"):
+            assert a.peaks.get(d) == (float(r[d]) * 1e12 if r[d] else None), (a.id, d)
+        assert a.memory_bytes == float(r["memory_gb"]) * 1e9
+        assert a.bandwidth == pytest.approx(float(r["bandwidth_tbs"]) * 1e12)
+        assert a.tdp_w == (float(r["tdp_w"]) if r["tdp_w"] else None)
+
+
+def test_dtype_bytes():
+    assert hw.DTYPE_BYTES["fp32"] == 4 and hw.DTYPE_BYTES["bf16"] == 2 and hw.DTYPE_BYTES["int8"] == 1
+    assert hw.DTYPE_BYTES["int4"] == 0.5 and hw.DTYPE_BYTES["nf4"] == 0.5
+    assert set(hw.DTYPES) <= set(hw.DTYPE_BYTES)
+
+
+@given(st.sampled_from(sorted(hw.DTYPE_BYTES)), st.sampled_from(["", " ", "-", "_"]),
+       st.booleans())
+def test_parse_dtype_case_and_separators(d, sep, upper):
+    text = (d[:2] + sep + d[2:])
+    assert hw.parse_dtype(text.upper() if upper else text) == d
+
+
+@given(st.sampled_from(sorted(hw.ACCELERATORS)), st.booleans())
+def test_every_id_and_name_resolves_to_itself(aid, by_name):
+    a = hw.ACCELERATORS[aid]
+    assert hw.get_accelerator(a.name if by_name else aid.upper()) is a
+
+
+def test_precision_table_lists_who_runs_what():
+    rows = {r["dtype"]: r for r in hw.precision_table()}
+    assert "a100-sxm" not in rows["fp8"]["accelerators"] and "h100-sxm" in rows["fp8"]["accelerators"]
+    assert rows["fp4"]["accelerators"] == ["b200", "gb200"]
+    assert rows["bf16"]["bytes"] == 2 and rows["int4"]["bits"] == 4
