@@ -57,6 +57,7 @@ class Plan:
     losses: dict  # law id -> {"loss", "terms"}
     ratio: RatioCheck
     assumptions: tuple = field(default=())
+    hardware: object = None  # training.TrainingTime when planned on accelerators
 
     @property
     def loss(self) -> float:
@@ -68,7 +69,8 @@ class Plan:
                 "flops": self.compute.flops, "forward_flops": self.compute.forward_flops,
                 "backward_flops": self.compute.backward_flops, "pf_days": self.compute.pf_days,
                 "loss": self.loss, "losses": self.losses, "ratio": self.ratio.to_dict(),
-                "assumptions": list(self.assumptions)}
+                "assumptions": list(self.assumptions),
+                **({"hardware": self.hardware.to_dict()} if self.hardware is not None else {})}
 
 
 def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
