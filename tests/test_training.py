@@ -50,8 +50,7 @@ def test_energy_llama3_card_and_bloom():
     t = time_from_gpu_hours(6 * 8e9 * 15e12, 1.3e6, "h100", pue=1.0)
     assert t.energy_kwh == pytest.approx(910_000)
     # Luccioni et al. 2022 (BLOOM): 1,082,990 A100-hours x 400 W = 433,196 kWh; x 57 g/kWh = 24.7 t
-    bloom = training_time(1_082_990 * 3600 * 312e12 * 0.3, "a100", 384, mfu=0.3, pue=1.0,
-                          grid=0.057)
+    bloom = training_time(1_082_990 * 3600 * 312e12, "a100", mfu=1.0, pue=1.0, grid=0.057)
     assert bloom.gpu_hours == pytest.approx(1_082_990)
     assert bloom.energy_kwh == pytest.approx(433_196)
     assert bloom.co2_kg / 1000 == pytest.approx(24.7, abs=0.05)
@@ -127,6 +126,19 @@ def test_implied_mfu_above_one_is_an_error():
 
 
 # --- CLI ------------------------------------------------------------------------------------
+
+@given(st.floats(0.01, 1e3), st.sampled_from(["{}", "${}", "${}/h", " {} "]))
+def test_parse_price_forms(x, form):
+    from scalinglab.cli.hardware import parse_price
+
+    assert parse_price(form.format(repr(x))) == pytest.approx(x)
+
+
+@given(st.integers(1, 10**6))
+def test_parse_n_gpus_forms(n):
+    from scalinglab.cli.hardware import parse_n_gpus
+
+    assert parse_n_gpus(f"{n:,}") == n and parse_n_gpus(str(n)) == n
 
 def test_time_cli_gpt4_states_peak_and_mfu(cli):
     r = cli("time", "--params", "1.7T", "--tokens", "13T", "--gpu", "a100", "--n-gpus", "25,000",

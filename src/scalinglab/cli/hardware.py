@@ -191,8 +191,8 @@ def _show(a, json: bool):
         return print_json({"accelerators": [a.to_dict()]})
     console.print(f"[bold]{a.name}[/bold] ({a.id}, {a.vendor}, {a.year})")
     console.print(kv(None, [
-        *((d, f"{a.peaks[d] / 1e12:,.4g} TFLOP/s dense"
-              + (f", {2 * a.peaks[d] / 1e12:,.4g} 2:4-sparse" if _sparse_ok(a, d) else ""))
+        *((d, f"{a.peaks[d] / 1e12:,.5g} TFLOP/s dense"
+              + (f", {2 * a.peaks[d] / 1e12:,.5g} 2:4-sparse" if _sparse_ok(a, d) else ""))
           for d in a.dtypes),
         ("memory", format_bytes(a.memory_bytes)),
         ("bandwidth", f"{a.bandwidth / 1e12:.4g} TB/s"),
@@ -221,8 +221,8 @@ def _compare(a_name: str, b_name: str, json: bool):
               f"{d['memory_ratio']:.3g}x"),
              ("bandwidth TB/s", f"{c.a.bandwidth / 1e12:.3g}", f"{c.b.bandwidth / 1e12:.3g}",
               f"{d['bandwidth_ratio']:.3g}x")]
-    console.print(table(f"{c.a.name} vs {c.b.name} (dense peak TFLOP/s)", "", c.a.id, c.b.id,
-                        "ratio", rows=rows))
+    console.print(f"{c.a.name} vs {c.b.name}: dense peak TFLOP/s per dtype", markup=False)
+    console.print(table(None, "", c.a.id, c.b.id, "ratio", rows=rows))
 
 
 def _runs_on(ids: list) -> str:
@@ -252,7 +252,7 @@ def precision_cmd(
     console.print(table("Precisions: memory per value and the accelerators with a peak for it",
                         "dtype", "bits", "bytes", "sign/exp/mantissa", *extra, "runs on", rows=[
         (r["dtype"], f"{r['bits']:g}", f"{r['bytes']:g}", r["format"],
-         *((f"{r['peak_flops'] / 1e12:,.4g}" if r["peak_flops"] else "-",) if a else ()),
+         *((f"{r['peak_flops'] / 1e12:,.5g}" if r["peak_flops"] else "-",) if a else ()),
          _runs_on(r["accelerators"])) for r in rows]))
     console.print("bytes: weights only; mixed-precision Adam training needs ~16 bytes/param "
                   "before activations (REFERENCES.md §5).", markup=False)
