@@ -57,6 +57,7 @@ class Plan:
     losses: dict  # law id -> {"loss", "terms"}
     ratio: RatioCheck
     assumptions: tuple = field(default=())
+    beyond: dict = field(default_factory=dict)  # "inference", "data_constrained" (beyond.py)
 
     @property
     def loss(self) -> float:
@@ -68,7 +69,7 @@ class Plan:
                 "flops": self.compute.flops, "forward_flops": self.compute.forward_flops,
                 "backward_flops": self.compute.backward_flops, "pf_days": self.compute.pf_days,
                 "loss": self.loss, "losses": self.losses, "ratio": self.ratio.to_dict(),
-                "assumptions": list(self.assumptions)}
+                "assumptions": list(self.assumptions), **self.beyond}
 
 
 def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
@@ -93,6 +94,8 @@ def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
         return n_params, compute / (6 * n_params), "D = C / 6N"
     if given == {"compute", "n_tokens"}:
         return compute / (6 * n_tokens), n_tokens, "N = C / 6D"
+    if given == {"loss", "n_params"} and hasattr(law, "tokens_for_loss"):  # laws of other forms
+        return n_params, law.tokens_for_loss(n_params, loss), f"tokens for N to reach loss {loss:g}"
     if given == {"loss", "n_params"}:
         gap = loss - law.loss(n_params, 1e300)
         if gap <= 0:
@@ -103,7 +106,8 @@ def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
                      "--compute or --loss (got " + (", ".join(sorted(given)) or "nothing") + ")")
 
 
-def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW) -> Plan:
+def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW,
+              inference_tokens=None, unique_tokens=None) -> Plan:
     """Fill in a plan. Numbers in base units (FLOP, parameters, tokens, nats)."""
     law = get_law(law) if isinstance(law, str) else law
     n, d, how = _solve(law, compute, n_params, n_tokens, loss)
@@ -120,4 +124,7 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
         "C4 for muennighoff2023); losses from different data are not comparable",
         "20:1: Chinchilla's empirical ratio (70B on 1.4T tokens), not a law",
     )
-    return Plan(law.id, how, n, d, flops, losses, ratio_check(n, d, law), assumptions)
+    from scalinglab.beyond import plan_extras
+
+    extras, notes = plan_extras(law, n, d, inference_tokens, unique_tokens)
+    return Plan(law.id, how, n, d, flops, losses, ratio_check(n, d, law), assumptions + notes, extras)

@@ -20,14 +20,23 @@ def plan_cmd(
     tokens: Annotated[Optional[str], typer.Option("--tokens", "-d", help="Tokens D.")] = None,
     target_loss: Annotated[Optional[float], typer.Option("--loss", help="Target loss.")] = None,
     law: LawOpt = DEFAULT_LAW,
+    inference_tokens: Annotated[Optional[str], typer.Option(
+        "--inference-tokens", help="Tokens served: lifetime FLOP and the inference-aware optimum.")] = None,
+    unique_tokens: Annotated[Optional[str], typer.Option(
+        "--unique-tokens", help="Unique tokens available: repeated-data loss and best split.")] = None,
     json: Json = False,
 ):
     """A whole training plan: N, D, FLOP, PF-days, loss under every law, the 20:1 check."""
+    from scalinglab.cli.beyond import parse_tokens_or_zero, print_plan_extras
+
     p = make_plan(
         compute=parse_flops(compute) if compute is not None else None,
         n_params=parse_number(params, "--params") if params is not None else None,
         n_tokens=parse_number(tokens, "--tokens") if tokens is not None else None,
         loss=target_loss, law=law,
+        inference_tokens=parse_tokens_or_zero(inference_tokens, "--inference-tokens")
+        if inference_tokens is not None else None,
+        unique_tokens=parse_number(unique_tokens, "--unique-tokens") if unique_tokens is not None else None,
     )
     if json:
         return print_json(p.to_dict())
@@ -52,5 +61,6 @@ def plan_cmd(
          f"{r['optimal_at_same_compute']['loss']:.4f}") for lid, r in p.losses.items()]))
     console.print()
     console.print(f"[bold]20:1 check[/bold]: {p.ratio}", markup=True)
+    print_plan_extras(p)
     console.print()
     assumptions(p.assumptions)
