@@ -86,8 +86,9 @@ def explain(n_params: float, n_tokens: float, name: str = "model", law=DEFAULT_L
     ds = hyperparams.deepseek(c)
     o = main["optimal"]
     reasons = [
-        f"{name}: {format_count(n)} parameters on {format_count(d)} tokens ({d / n:,.0f} per param), "
-        f"C = 6ND = {format_flops(c)}.",
+        f"{name}: {format_count(n)} parameters on {format_count(d)} tokens ({d / n:,.0f} per param, "
+        f"{d / n / o['tokens_per_param']:.3g}x {law.id}'s optimal ratio, {d / n / 20:.3g}x the 20:1 "
+        f"rule), C = 6ND = {format_flops(c)}.",
         f"Compute-optimal under {law.id} at that compute: {format_count(o['n_params'])} on "
         f"{format_count(o['n_tokens'])} ({o['tokens_per_param']:.1f} per param). {name} is "
         f"{main['params_ratio']:.3g}x that size on {main['tokens_ratio']:.3g}x the tokens, which "
@@ -100,10 +101,10 @@ def explain(n_params: float, n_tokens: float, name: str = "model", law=DEFAULT_L
         reasons.append(f"Inference (sardana2023): this split minimises lifetime FLOP 6ND + 2NT if "
                        f"it serves T = {format_count(t_inf)} tokens ({t_inf / d:.3g}x its training "
                        "tokens); a smaller model trained longer is cheaper to serve.")
-    reasons.append(f"Llama 3's own fit D*(C) = 0.299 C^0.537 (one lab's data) gives "
-                   f"{format_count(llama.n_tokens)} tokens and {format_count(llama.n_params)} "
-                   f"params at this compute ({llama.n_tokens / llama.n_params:.0f} per param): "
-                   "better data moves the optimum toward more tokens.")
+    reasons.append(f"Data: Meta's own fit on its data mix, D*(C) = 0.299 C^0.537 (Llama 3), puts "
+                   f"the optimum at {format_count(llama.n_params)} params on "
+                   f"{format_count(llama.n_tokens)} tokens ({llama.n_tokens / llama.n_params:.0f}"
+                   f" per param); {name} uses {d / llama.n_tokens:.3g}x those tokens.")
     k = next(r for r in rows if r["law"] == "kaplan2020")
     reasons.append(f"Kaplan 2020 (N_opt ~ C^0.73) would use {format_count(k['optimal']['n_params'])}"
                    f" params on {format_count(k['optimal']['n_tokens'])} tokens: the 'bigger "

@@ -175,7 +175,7 @@ def explain(
                         "law", "loss", "opt N", "opt D", "opt D/N", "opt loss", "N / opt",
                         "D / opt", "excess loss", rows=[
         (r["law"], f"{r['loss']:.4f}", format_count(r["optimal"]["n_params"]),
-         format_count(r["optimal"]["n_tokens"]), f"{r['optimal']['tokens_per_param']:.1f}",
+         format_count(r["optimal"]["n_tokens"]), f"{r['optimal']['tokens_per_param']:.3g}",
          f"{r['optimal']['loss']:.4f}", f"{r['params_ratio']:.3g}x", f"{r['tokens_ratio']:.3g}x",
          f"{r['excess_loss']:+.4f}") for r in e.laws]))
     console.print()
@@ -192,7 +192,7 @@ def explain(
 
 def _resolve_model(model, params, tokens):
     """(name, N, D, notes) from a catalogue name or from --params/--tokens."""
-    if (model is None) == (params is None and tokens is None) or (model is None and None in (params, tokens)):
+    if (model is not None and (params, tokens) != (None, None)) or (model is None and None in (params, tokens)):
         raise InputError("give a catalogue model (scalinglab explain llama-3-70b) or both --params "
                          "and --tokens")
     if model is None:
