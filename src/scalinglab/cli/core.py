@@ -79,6 +79,9 @@ def optimal(
                               for o in opts]))
     console.print("C = 6ND; N_opt = G (C/6)^a, D_opt = (C/6)^b / G (Hoffmann et al. 2022, "
                   "closed form)", markup=False)
+    for lw in laws:  # laws of another form say how their optimum is made
+        if lw.to_dict().get("kind", "parametric") != "parametric":
+            console.print(f"  {lw.id}: {lw.note}", markup=False)
 
 
 @app.command()
