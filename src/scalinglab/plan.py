@@ -57,7 +57,7 @@ class Plan:
     losses: dict  # law id -> {"loss", "terms"}
     ratio: RatioCheck
     assumptions: tuple = field(default=())
-    beyond: dict = field(default_factory=dict)  # "inference", "data_constrained" (beyond.py)
+    beyond: dict = field(default_factory=dict)  # "inference", "data_constrained": beyond.with_extras
 
     @property
     def loss(self) -> float:
@@ -106,8 +106,7 @@ def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
                      "--compute or --loss (got " + (", ".join(sorted(given)) or "nothing") + ")")
 
 
-def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW,
-              inference_tokens=None, unique_tokens=None) -> Plan:
+def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW) -> Plan:
     """Fill in a plan. Numbers in base units (FLOP, parameters, tokens, nats)."""
     law = get_law(law) if isinstance(law, str) else law
     n, d, how = _solve(law, compute, n_params, n_tokens, loss)
@@ -124,7 +123,4 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
         "C4 for muennighoff2023); losses from different data are not comparable",
         "20:1: Chinchilla's empirical ratio (70B on 1.4T tokens), not a law",
     )
-    from scalinglab.beyond import plan_extras
-
-    extras, notes = plan_extras(law, n, d, inference_tokens, unique_tokens)
-    return Plan(law.id, how, n, d, flops, losses, ratio_check(n, d, law), assumptions + notes, extras)
+    return Plan(law.id, how, n, d, flops, losses, ratio_check(n, d, law), assumptions)

@@ -27,17 +27,15 @@ def plan_cmd(
     json: Json = False,
 ):
     """A whole training plan: N, D, FLOP, PF-days, loss under every law, the 20:1 check."""
-    from scalinglab.cli.beyond import parse_tokens_or_zero, print_plan_extras
+    from scalinglab.cli.beyond import plan_with_extras, print_plan_extras
 
     p = make_plan(
         compute=parse_flops(compute) if compute is not None else None,
         n_params=parse_number(params, "--params") if params is not None else None,
         n_tokens=parse_number(tokens, "--tokens") if tokens is not None else None,
         loss=target_loss, law=law,
-        inference_tokens=parse_tokens_or_zero(inference_tokens, "--inference-tokens")
-        if inference_tokens is not None else None,
-        unique_tokens=parse_number(unique_tokens, "--unique-tokens") if unique_tokens is not None else None,
     )
+    p = plan_with_extras(p, law, inference_tokens, unique_tokens)
     if json:
         return print_json(p.to_dict())
     c = p.compute
