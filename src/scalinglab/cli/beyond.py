@@ -30,11 +30,9 @@ def loss_with_unique_tokens(n: float, d: float, unique: str, laws: list, as_json
 
     u = parse_number(unique, "--unique-tokens")
     laws = _parametric_only(laws)
-    rows = [data_constrained.loss(lw, n, d, u).to_dict() for lw in laws]
-    for r, lw in zip(rows, laws):
-        r["terms"] = {"irreducible": lw.E, "model": lw.A / r["effective_params"] ** lw.alpha,
-                      "data": lw.B / r["effective_tokens"] ** lw.beta}
-        r["source"] = (f"{lw.id} with Muennighoff et al. 2023 repetition decay (arXiv:2305.16264)")
+    rows = [{**data_constrained.loss(lw, n, d, u).to_dict(),
+             "source": f"{lw.id} with Muennighoff et al. 2023 repetition decay (arXiv:2305.16264)"}
+            for lw in laws]
     if as_json:
         return print_json(rows[0] if len(rows) == 1 else {"n_params": n, "n_tokens": d,
                                                            "unique_tokens": u, "laws": rows})

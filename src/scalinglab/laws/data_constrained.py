@@ -58,6 +58,7 @@ class DataConstrainedLoss:
     effective_tokens: object
     loss: object
     loss_fresh_data: object
+    terms: dict  # irreducible E, model A/N'^alpha, data B/D'^beta
 
     @property
     def epochs(self):
@@ -67,6 +68,7 @@ class DataConstrainedLoss:
         d = dict(self.__dict__, epochs=self.epochs,
                  r_d_star=R_D_STAR, r_n_star=R_N_STAR,
                  loss_penalty=_out(np.asarray(self.loss) - self.loss_fresh_data))
+        d["terms"] = {k: _jsonable(v) for k, v in self.terms.items()}
         return {k: _jsonable(v) for k, v in d.items()}
 
 
@@ -76,9 +78,10 @@ def loss(law, n_params, n_tokens, unique_tokens) -> DataConstrainedLoss:
     d_eff = np.asarray(effective_tokens(n_tokens, unique_tokens))
     u_d = np.minimum(unique_tokens, n_tokens)
     n_eff = np.asarray(effective_params(law, n_params, u_d))
-    value = law.E + law.A / n_eff**law.alpha + law.B / d_eff**law.beta
+    terms = law.terms(n_eff, d_eff)  # the fresh-data law at the effective N', D'
     return DataConstrainedLoss(law.id, _out(n_params), _out(n_tokens), _out(unique_tokens),
-                               _out(n_eff), _out(d_eff), _out(value), law.loss(n_params, n_tokens))
+                               _out(n_eff), _out(d_eff), law.loss(n_eff, d_eff),
+                               law.loss(n_params, n_tokens), terms)
 
 
 @dataclass(frozen=True)

@@ -140,10 +140,9 @@ def cost_optimal_for_loss(law, loss, prefill_tokens, decode_tokens, train_usd_pe
     def dollars(n, d):
         return _out(c_tr / u_tr * 6 * n * d + c_in * 2 * n * (pre / u_pre + dec / u_dec))
 
-    o = optimal_for_loss(law, loss, pre + dec)
     d = np.asarray(train_tokens(law, loss, weighted))
     n = (law.A / (np.asarray(loss, dtype=float) - law.E - law.B * d**-law.beta)) ** (1 / law.alpha)
-    ch = o.chinchilla
+    ch = law.optimal_for_loss(loss)
     cost = {"usd": dollars(n, d), "chinchilla_usd": dollars(ch.n_params, ch.n_tokens),
             "train_usd_per_flop": float(c_tr), "inference_usd_per_flop": float(c_in),
             "train_mfu": float(u_tr), "prefill_mfu": float(u_pre), "decode_mfu": float(u_dec),
