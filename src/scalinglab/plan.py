@@ -58,6 +58,7 @@ class Plan:
     ratio: RatioCheck
     assumptions: tuple = field(default=())
     hardware: object = None  # training.TrainingTime when planned on accelerators
+    beyond: dict = field(default_factory=dict)  # "inference", "data_constrained": beyond.with_extras
 
     @property
     def loss(self) -> float:
@@ -70,7 +71,8 @@ class Plan:
                 "backward_flops": self.compute.backward_flops, "pf_days": self.compute.pf_days,
                 "loss": self.loss, "losses": self.losses, "ratio": self.ratio.to_dict(),
                 "assumptions": list(self.assumptions),
-                **({"hardware": self.hardware.to_dict()} if self.hardware is not None else {})}
+                **({"hardware": self.hardware.to_dict()} if self.hardware is not None else {}),
+                **self.beyond}
 
 
 def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
@@ -95,6 +97,8 @@ def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
         return n_params, compute / (6 * n_params), "D = C / 6N"
     if given == {"compute", "n_tokens"}:
         return compute / (6 * n_tokens), n_tokens, "N = C / 6D"
+    if given == {"loss", "n_params"} and hasattr(law, "tokens_for_loss"):  # laws of other forms
+        return n_params, law.tokens_for_loss(n_params, loss), f"tokens for N to reach loss {loss:g}"
     if given == {"loss", "n_params"}:
         gap = loss - law.loss(n_params, 1e300)
         if gap <= 0:

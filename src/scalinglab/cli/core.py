@@ -25,10 +25,15 @@ def loss(
     n_params: Annotated[str, typer.Argument(help="Parameters N, e.g. 70B.")],
     n_tokens: Annotated[str, typer.Argument(help="Training tokens D, e.g. 15T.")],
     law: LawOpt = DEFAULT_LAW,
+    unique_tokens: Annotated[Optional[str], typer.Option(
+        "--unique-tokens", help="Unique tokens U: D/U epochs of repeated data (Muennighoff 2023).")] = None,
     json: Json = False,
 ):
     """Predicted loss L(N, D) = E + A/N^alpha + B/D^beta, with its terms."""
     n, d = parse_number(n_params, "N (parameters)"), parse_number(n_tokens, "D (tokens)")
+    if unique_tokens is not None:
+        from scalinglab.cli.beyond import loss_with_unique_tokens
+        return loss_with_unique_tokens(n, d, unique_tokens, _laws(law), json)
     rows = [{"law": lw.id, "n_params": n, "n_tokens": d, "loss": lw.loss(n, d),
              "terms": lw.terms(n, d), "source": lw.source} for lw in _laws(law)]
     if json:
@@ -49,12 +54,17 @@ def optimal(
                                                    help="Budget: 1e24, 3.64e3 PF-days.")] = None,
     target_loss: Annotated[Optional[float], typer.Option("--loss", help="Target loss.")] = None,
     law: LawOpt = DEFAULT_LAW,
+    inference_tokens: Annotated[Optional[str], typer.Option(
+        "--inference-tokens", help="Tokens the model will serve: fewest lifetime FLOP (Sardana 2023).")] = None,
     json: Json = False,
 ):
     """Compute-optimal N and D for a budget (or the cheapest to reach a loss)."""
     if (compute is None) == (target_loss is None):
         raise InputError("give exactly one of --compute or --loss")
     laws = _laws(law)
+    if inference_tokens is not None:
+        from scalinglab.cli.beyond import optimal_with_inference
+        return optimal_with_inference(compute, target_loss, inference_tokens, laws, json)
     if compute is not None:
         c = parse_flops(compute)
         opts = [lw.optimal(c) for lw in laws]
@@ -69,6 +79,9 @@ def optimal(
                               for o in opts]))
     console.print("C = 6ND; N_opt = G (C/6)^a, D_opt = (C/6)^b / G (Hoffmann et al. 2022, "
                   "closed form)", markup=False)
+    for lw in laws:  # laws of another form say how their optimum is made
+        if lw.to_dict().get("kind", "parametric") != "parametric":
+            console.print(f"  {lw.id}: {lw.note}", markup=False)
 
 
 @app.command()
@@ -101,7 +114,8 @@ def list_laws(json: Json = False):
     console.print(table(None, "id", "E", "A", "B", "alpha", "beta", "N~C^a", "D/N @1e24", rows=[
         (r["id"] + (" (default)" if r["id"] == DEFAULT_LAW else ""), f"{r['E']:.4g}",
          f"{r['A']:.5g}", f"{r['B']:.6g}", f"{r['alpha']:.4g}", f"{r['beta']:.4g}",
-         f"{r['a']:.3f}", f"{r['tokens_per_param_at_1e24']:.1f}") for r in rows]))
+         f"{r['a']:.3f}", f"{r['tokens_per_param_at_1e24']:.1f}") for r in rows
+        if r["kind"] == "parametric"]))  # other forms (kaplan2020) are listed below by source
     for r in rows:
         console.print(f"  {r['id']}: {r['source']}" + (f"; {r['note']}" if r["note"] else ""),
                       markup=False)

@@ -29,15 +29,22 @@ def plan_cmd(
     mfu: hw.MfuOpt = None,
     sparse: hw.SparseOpt = False,
     price: hw.PriceOpt = None,
+    inference_tokens: Annotated[Optional[str], typer.Option(
+        "--inference-tokens", help="Tokens served: lifetime FLOP and the inference-aware optimum.")] = None,
+    unique_tokens: Annotated[Optional[str], typer.Option(
+        "--unique-tokens", help="Unique tokens available: repeated-data loss and best split.")] = None,
     json: Json = False,
 ):
     """A whole training plan: N, D, FLOP, PF-days, loss under every law, the 20:1 check."""
+    from scalinglab.cli.beyond import plan_with_extras, print_plan_extras
+
     p = hw.plan_args(make_plan, gpu, n_gpus, days, dtype, mfu, sparse, price)(
         compute=parse_flops(compute) if compute is not None else None,
         n_params=parse_number(params, "--params") if params is not None else None,
         n_tokens=parse_number(tokens, "--tokens") if tokens is not None else None,
         loss=target_loss, law=law,
     )
+    p = plan_with_extras(p, law, inference_tokens, unique_tokens)
     if json:
         return print_json(p.to_dict())
     c = p.compute
@@ -61,6 +68,7 @@ def plan_cmd(
          f"{r['optimal_at_same_compute']['loss']:.4f}") for lid, r in p.losses.items()]))
     console.print()
     console.print(f"[bold]20:1 check[/bold]: {p.ratio}", markup=True)
+    print_plan_extras(p)
     console.print()
     if p.hardware is not None:
         console.print(kv("Hardware", hw.time_rows(p.hardware)))

@@ -1,9 +1,12 @@
 """Published scaling laws, registered by id (REFERENCES.md §1), and user fits saved as JSON."""
 
 import json
+import math
 from pathlib import Path
 
 from scalinglab.errors import InputError, unknown
+from scalinglab.laws.inference_aware import SARDANA2023
+from scalinglab.laws.kaplan import KAPLAN2020, KaplanLaw
 from scalinglab.laws.parametric import FLOPS_PER_PARAM_TOKEN, Optimum, ParametricLaw
 
 DEFAULT_LAW = "besiroglu2024"
@@ -29,12 +32,15 @@ LAWS: dict = {
                    "arXiv:2404.10102 Table 1",
             note="refit of Chinchilla's own data; reproduces the ~20 tokens/param rule",
         ),
-        ParametricLaw(
-            "muennighoff2023", E=1.8691, A=520.82, B=1487.72, alpha=0.3526596, beta=0.3526596,
+        ParametricLaw(  # exact exponentials of the published logs: the README's losses need them
+            "muennighoff2023", E=math.exp(0.6254804), A=math.exp(6.255414), B=math.exp(7.3049974),
+            alpha=0.3526596, beta=0.3526596,
             source="Muennighoff et al. 2023, 'Scaling Data-Constrained Language Models', "
                    "arXiv:2305.16264 (C4 fit, huggingface/datablations README)",
             note="E=e^0.6254804, A=e^6.255414, B=e^7.3049974; fresh-data form (no repetition)",
         ),
+        SARDANA2023,
+        KAPLAN2020,
     )
 }
 
@@ -66,5 +72,5 @@ def load_law(path) -> ParametricLaw:
     return law
 
 
-__all__ = ["DEFAULT_LAW", "FLOPS_PER_PARAM_TOKEN", "LAWS", "Optimum", "ParametricLaw", "get_law",
-           "load_law"]
+__all__ = ["DEFAULT_LAW", "FLOPS_PER_PARAM_TOKEN", "LAWS", "KaplanLaw", "Optimum", "ParametricLaw",
+           "get_law", "load_law"]

@@ -1,0 +1,221 @@
+"""Verbs beyond Chinchilla: hyperparams, explain; and the views behind `loss --unique-tokens`,
+`optimal --inference-tokens` and the extra blocks of `plan`."""
+
+from typing import Annotated, Optional
+
+import typer
+
+from scalinglab.cli import app
+from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
+from scalinglab.errors import InputError
+from scalinglab.laws import DEFAULT_LAW
+from scalinglab.units import format_count, format_flops, parse_flops, parse_number
+
+
+def _parametric_only(laws: list) -> list:
+    """With --law all, keep the laws of the form E + A/N^a + B/D^b (a single other law errors)."""
+    from scalinglab.laws import ParametricLaw
+
+    return [lw for lw in laws if isinstance(lw, ParametricLaw)] if len(laws) > 1 else laws
+
+
+def parse_tokens_or_zero(text, what: str) -> float:
+    """Token counts where 0 is meaningful (no inference at all)."""
+    return 0.0 if str(text).strip() in ("0", "0.0") else parse_number(text, what)
+
+
+# --- loss N D --unique-tokens U ---------------------------------------------------------------
+def loss_with_unique_tokens(n: float, d: float, unique: str, laws: list, as_json: bool):
+    from scalinglab.laws import data_constrained
+
+    u = parse_number(unique, "--unique-tokens")
+    laws = _parametric_only(laws)
+    rows = [{**data_constrained.loss(lw, n, d, u).to_dict(),
+             "source": f"{lw.id} with Muennighoff et al. 2023 repetition decay (arXiv:2305.16264)"}
+            for lw in laws]
+    if as_json:
+        return print_json(rows[0] if len(rows) == 1 else {"n_params": n, "n_tokens": d,
+                                                           "unique_tokens": u, "laws": rows})
+    r0 = rows[0]
+    console.print(f"N = {format_count(n)} parameters, D = {format_count(d)} tokens from "
+                  f"U = {format_count(u)} unique ({r0['epochs']:.3g} epochs)")
+    console.print(table(None, "law", "loss", "fresh-data loss", "penalty", "effective N'",
+                        "effective D'", rows=[
+        (r["law"], f"{r['loss']:.4f}", f"{r['loss_fresh_data']:.4f}", f"{r['loss_penalty']:+.4f}",
+         format_count(r["effective_params"]), format_count(r["effective_tokens"])) for r in rows]))
+    assumptions([
+        "D' = U + U R_D* (1 - exp(-R_D/R_D*)), R_D = D/U - 1; N' likewise with U_N = N_opt(U) "
+        "(Muennighoff et al. 2023, Eq. 5-6; huggingface/datablations)",
+        f"R_D* = {r0['r_d_star']}, R_N* = {r0['r_n_star']}: fitted with muennighoff2023 on C4; "
+        "with any other law they are an assumption",
+    ])
+
+
+# --- optimal --inference-tokens T ---------------------------------------------------------------
+def optimal_with_inference(compute, target_loss, inference: str, laws: list, as_json: bool):
+    from scalinglab.laws import inference_aware
+
+    t = parse_tokens_or_zero(inference, "--inference-tokens")
+    laws = _parametric_only(laws)
+    if compute is not None:
+        c = parse_flops(compute)
+        opts = [inference_aware.optimal_for_compute(lw, c, t) for lw in laws]
+        how = (f"target: the loss of the compute-optimal model for C = {c:.3g} training FLOP "
+               "(Sardana's --chinchilla --compute baseline)")
+    else:
+        opts = [inference_aware.optimal_for_loss(lw, target_loss, t) for lw in laws]
+        how = f"target loss {target_loss:g}"
+    dicts = [o.to_dict() for o in opts]
+    if as_json:
+        return print_json(dicts[0] if len(dicts) == 1 else {"laws": dicts})
+    console.print(f"Fewest lifetime FLOP (6ND train + 2NT inference), T = {format_count(t)} "
+                  f"inference tokens; {how}")
+    console.print(table(None, "law", "loss", "N", "D", "D/N", "train", "total", "N vs Chinchilla",
+                        "D vs Chinchilla", "FLOP vs Chinchilla", rows=[
+        (d["law"], f"{d['loss']:.4f}", format_count(d["n_params"]), format_count(d["n_tokens"]),
+         f"{d['tokens_per_param']:.1f}", format_flops(d["train_flops"]),
+         format_flops(d["total_flops"]), f"{100 * d['params_ratio']:.2f}%",
+         f"{100 * d['tokens_ratio']:.2f}%", f"{100 * d['flops_ratio']:.2f}%") for d in dicts]))
+    assumptions([
+        "Chinchilla = the cheapest-to-train (N, D) with the same loss, serving the same T tokens",
+        "first-order condition solved for D, then N from the loss (Sardana et al. 2023, "
+        "arXiv:2401.00448; nikhilsardana/beyond-chinchilla compute_optimal.py)",
+        "FLOP, not dollars: prefill and decode run at lower MFU than training (see docs/beyond.md, "
+        "inference_aware.cost_optimal_for_loss)",
+    ])
+
+
+# --- plan: the extra blocks ---------------------------------------------------------------------
+def plan_with_extras(p, law: str, inference_tokens, unique_tokens):
+    """`plan --inference-tokens/--unique-tokens` (strings as typed) added to a made plan."""
+    from scalinglab.beyond import with_extras
+
+    return with_extras(
+        p, law,
+        parse_tokens_or_zero(inference_tokens, "--inference-tokens") if inference_tokens is not None else None,
+        parse_number(unique_tokens, "--unique-tokens") if unique_tokens is not None else None)
+
+
+def print_plan_extras(p) -> None:
+    """Print the inference and data-constrained blocks of a plan (if any)."""
+    inf, dc = p.beyond.get("inference"), p.beyond.get("data_constrained")
+    if inf:
+        o = inf["optimum"]
+        t_imp = inf["implied_inference_tokens"]
+        console.print()
+        console.print(kv(f"Inference: {format_count(inf['inference_tokens'])} tokens served "
+                         f"({inf['law']})", [
+            ("this plan", f"{format_flops(inf['total_flops'])} lifetime "
+                          f"({format_flops(inf['inference_flops'])} inference)"),
+            ("inference-aware", f"{format_count(o['n_params'])} params on "
+                                f"{format_count(o['n_tokens'])} tokens, same loss "
+                                f"{o['loss']:.4f}, {format_flops(o['total_flops'])} lifetime "
+                                f"({100 * inf['total_flops_saved']:.1f}% less)"),
+            ("implied demand", "this N, D is lifetime-optimal at " + (
+                f"{format_count(t_imp)} inference tokens" if t_imp is not None
+                else "no inference demand (fewer tokens than Chinchilla)")),
+        ]))
+    if dc:
+        o = dc["optimum"]
+        console.print()
+        console.print(kv(f"Repeated data: {format_count(dc['unique_tokens'])} unique tokens "
+                         f"({dc['law']})", [
+            ("this plan", f"{dc['epochs']:.3g} epochs, loss {dc['loss']:.4f} "
+                          f"(fresh data: {dc['loss_fresh_data']:.4f})"),
+            ("best split", f"{format_count(o['n_params'])} params on {format_count(o['n_tokens'])}"
+                           f" tokens ({o['epochs']:.3g} epochs), loss {o['loss']:.4f}"),
+        ]))
+
+
+# --- hyperparams ----------------------------------------------------------------------------------
+@app.command()
+def hyperparams(
+    compute: Annotated[str, typer.Option("--compute", "-c", help="Budget: 1e20, 3.64e3 PF-days.")],
+    seq_len: Annotated[int, typer.Option("--seq-len", help="Sequence length, to express the "
+                                                           "batch in sequences.")] = 4096,
+    json: Json = False,
+):
+    """Batch size and learning rate for a budget (DeepSeek LLM's fits), and Llama 3's token law."""
+    from scalinglab.laws.hyperparams import deepseek, llama3_tokens
+
+    if seq_len <= 0:
+        raise InputError(f"--seq-len must be a positive integer, got {seq_len}")
+    h = deepseek(parse_flops(compute), seq_len)
+    ll = llama3_tokens(h.flops)
+    if json:
+        return print_json({**h.to_dict(), "llama3": ll.to_dict()})
+    console.print(kv(f"Hyperparameters for C = {format_flops(h.flops)}", [
+        ("batch", f"{format_count(h.batch_tokens)} tokens = {h.batch_sequences:,.0f} sequences of "
+                  f"{seq_len}  (B_opt = 0.2920 C^0.3271)"),
+        ("learning rate", f"{h.learning_rate:.3g}  (lr_opt = 0.3118 C^-0.1250)"),
+        ("model scale", f"M = {format_count(h.flops_per_token)} FLOP/token ~ "
+                        f"{format_count(h.n_params)} non-embedding params  (M_opt = 0.1715 C^0.5243)"),
+        ("tokens", f"{format_count(h.n_tokens)}  (D_opt = 5.8316 C^0.4757)"),
+        ("Llama 3 law", f"{format_count(ll.n_tokens)} tokens, {format_count(ll.n_params)} params "
+                        "(D* = 0.299 C^0.537, N = C/6D)"),
+    ]))
+    assumptions([
+        f"DeepSeek LLM: {h.source}; empirical fits to ONE lab's data, architecture and multi-step "
+        "schedule over 1e17-3e20 FLOP, extrapolated beyond",
+        f"compute convention: {h.convention}; ~6N for N non-embedding params at short context",
+        f"Llama 3: {ll.source}; fitted on Meta's data mix, also one lab's result",
+    ])
+
+
+# --- explain ----------------------------------------------------------------------------------------
+@app.command()
+def explain(
+    model: Annotated[Optional[str], typer.Argument(help="Catalogue model, e.g. llama-3-70b.")] = None,
+    params: Annotated[Optional[str], typer.Option("--params", "-n", help="Parameters N (instead "
+                                                                          "of a catalogue model).")] = None,
+    tokens: Annotated[Optional[str], typer.Option("--tokens", "-d", help="Tokens D.")] = None,
+    law: Annotated[str, typer.Option("--law", help="Law that leads the explanation.")] = DEFAULT_LAW,
+    json: Json = False,
+):
+    """How far a model sits from each optimum (every law, inference-aware, Llama 3, Kaplan), and why."""
+    from scalinglab.beyond import explain as explain_model
+
+    name, n, d, notes = _resolve_model(model, params, tokens)
+    e = explain_model(n, d, name, law)
+    if json:
+        return print_json({**e.to_dict(), "notes": notes})
+    console.print(table(f"{name} against each law's optimum at C = {format_flops(e.flops)}",
+                        "law", "loss", "opt N", "opt D", "opt D/N", "opt loss", "N / opt",
+                        "D / opt", "excess loss", rows=[
+        (r["law"], f"{r['loss']:.4f}", format_count(r["optimal"]["n_params"]),
+         format_count(r["optimal"]["n_tokens"]), f"{r['optimal']['tokens_per_param']:.3g}",
+         f"{r['optimal']['loss']:.4f}", f"{r['params_ratio']:.3g}x", f"{r['tokens_ratio']:.3g}x",
+         f"{r['excess_loss']:+.4f}") for r in e.laws]))
+    console.print()
+    console.print("[bold]Why[/bold]")
+    for line in e.reasons:
+        console.print(f"  - {line}", markup=False)
+    console.print()
+    assumptions(notes + [
+        "C = 6ND with the catalogue's N and D; losses are each law's own nats/token and are not "
+        "comparable across laws; kaplan2020 counts non-embedding parameters",
+        "Llama 3 and DeepSeek fits are one lab's empirical results each",
+    ])
+
+
+def _resolve_model(model, params, tokens):
+    """(name, N, D, notes) from a catalogue name or from --params/--tokens."""
+    if (model is not None and (params, tokens) != (None, None)) or (model is None and None in (params, tokens)):
+        raise InputError("give a catalogue model (scalinglab explain llama-3-70b) or both --params "
+                         "and --tokens")
+    if model is None:
+        return "model", parse_number(params, "--params"), parse_number(tokens, "--tokens"), []
+    from scalinglab.catalog import get_model
+
+    m = get_model(model)
+    if m.n_params is None or m.n_tokens is None:
+        raise InputError(f"{m.name}: the catalogue has no "
+                         f"{'parameter' if m.n_params is None else 'token'} count; pass --params "
+                         "and --tokens instead")
+    notes = [f"{m.name}: {m.source} ({m.confidence})"]
+    n = m.n_params
+    if m.is_moe:
+        n = m.active_params
+        notes.append(f"{m.name} is a mixture of experts: N = {format_count(n)} ACTIVE parameters; "
+                     "dense laws are only a rough guide for it")
+    return m.name, n, m.n_tokens, notes
