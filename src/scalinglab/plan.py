@@ -57,6 +57,7 @@ class Plan:
     losses: dict  # law id -> {"loss", "terms"}
     ratio: RatioCheck
     assumptions: tuple = field(default=())
+    arch: dict | None = None  # the architecture behind an exact N (--arch)
 
     @property
     def loss(self) -> float:
@@ -68,7 +69,8 @@ class Plan:
                 "flops": self.compute.flops, "forward_flops": self.compute.forward_flops,
                 "backward_flops": self.compute.backward_flops, "pf_days": self.compute.pf_days,
                 "loss": self.loss, "losses": self.losses, "ratio": self.ratio.to_dict(),
-                "assumptions": list(self.assumptions)}
+                "assumptions": list(self.assumptions),
+                **({"arch": self.arch} if self.arch else {})}
 
 
 def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
@@ -103,9 +105,17 @@ def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
                      "--compute or --loss (got " + (", ".join(sorted(given)) or "nothing") + ")")
 
 
-def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW) -> Plan:
-    """Fill in a plan. Numbers in base units (FLOP, parameters, tokens, nats)."""
+def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW,
+              arch=None) -> Plan:
+    """Fill in a plan. Numbers in base units (FLOP, parameters, tokens, nats).
+
+    arch: a preset name or config.json path; its exact (active) parameter count becomes N."""
     law = get_law(law) if isinstance(law, str) else law
+    arch_info = None
+    if arch is not None:
+        from scalinglab.architecture.plan import arch_for_plan
+
+        n_params, arch_info = arch_for_plan(arch, n_params)
     n, d, how = _solve(law, compute, n_params, n_tokens, loss)
     n, d = float(n), float(d)
     flops = training_flops(n, d)
@@ -120,4 +130,7 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
         "C4 for muennighoff2023); losses from different data are not comparable",
         "20:1: Chinchilla's empirical ratio (70B on 1.4T tokens), not a law",
     )
-    return Plan(law.id, how, n, d, flops, losses, ratio_check(n, d, law), assumptions)
+    if arch_info:
+        assumptions += tuple(arch_info["assumptions"])
+        how = f"N = {arch_info['name']} (exact); {how}"
+    return Plan(law.id, how, n, d, flops, losses, ratio_check(n, d, law), assumptions, arch_info)

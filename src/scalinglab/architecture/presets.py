@@ -1,5 +1,6 @@
 """Named architectures (data/architectures.toml) and load_spec: a preset name or a config.json path."""
 
+import json
 import tomllib
 from functools import cache
 from importlib.resources import files
@@ -40,6 +41,19 @@ def get_preset(name: str) -> TransformerSpec:
     if k not in PRESETS:
         raise unknown("architecture", name, list(PRESETS))
     return PRESETS[k]
+
+
+def load_config_dict(name_or_path) -> dict:
+    """The Hugging Face config dict behind a preset name or a config.json path (for --exact)."""
+    s = str(name_or_path)
+    if s.endswith(".json") or Path(s).is_dir() or Path(s).is_file():
+        p = Path(s) / "config.json" if Path(s).is_dir() else Path(s)
+        load_config(p)  # validates, with the same errors as load_spec
+        return json.loads(p.read_text())
+    name = get_preset(s).name
+    if "config" not in _rows()[name]:
+        raise InputError(f"preset {name} has no Hugging Face config (no transformers model to build)")
+    return dict(_rows()[name]["config"])
 
 
 def load_spec(name_or_path) -> TransformerSpec:

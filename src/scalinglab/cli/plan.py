@@ -20,6 +20,8 @@ def plan_cmd(
     tokens: Annotated[Optional[str], typer.Option("--tokens", "-d", help="Tokens D.")] = None,
     target_loss: Annotated[Optional[float], typer.Option("--loss", help="Target loss.")] = None,
     law: LawOpt = DEFAULT_LAW,
+    arch: Annotated[Optional[str], typer.Option("--arch", help="N from an architecture: preset or "
+                                                               "config.json (exact count).")] = None,
     json: Json = False,
 ):
     """A whole training plan: N, D, FLOP, PF-days, loss under every law, the 20:1 check."""
@@ -27,14 +29,15 @@ def plan_cmd(
         compute=parse_flops(compute) if compute is not None else None,
         n_params=parse_number(params, "--params") if params is not None else None,
         n_tokens=parse_number(tokens, "--tokens") if tokens is not None else None,
-        loss=target_loss, law=law,
+        loss=target_loss, law=law, arch=arch,
     )
     if json:
         return print_json(p.to_dict())
     c = p.compute
     console.print(f"[bold]Plan[/bold]: {p.derivation}")
     console.print(kv(None, [
-        ("model", f"{format_count(p.n_params)} parameters"),
+        ("model", f"{format_count(p.n_params)} parameters"
+                  + (f" ({p.arch['name']}, exact: {p.arch['n_params']:,})" if p.arch else "")),
         ("data", f"{format_count(p.n_tokens)} tokens ({p.n_tokens / p.n_params:,.1f} per param)"),
         ("compute", f"{format_flops(c.flops)} = {format_pf_days(c.pf_days)}  "
                     f"(forward {format_flops(c.forward_flops)}, backward {format_flops(c.backward_flops)})"),
