@@ -84,6 +84,7 @@ class ExactCount:
     seq_len: int
     seconds: float
     versions: dict
+    flop_error: str = ""
 
     @property
     def match(self) -> bool:
@@ -96,7 +97,8 @@ class ExactCount:
                 "match": self.match, "seq_len": self.seq_len,
                 "flop_counter_training_per_token": self.flop_counter_per_token,
                 "closed_form_training_per_token": self.closed_form_per_token,
-                "closed_form_over_counter": ratio, "seconds": self.seconds, "versions": self.versions}
+                "closed_form_over_counter": ratio, "flop_error": self.flop_error or None,
+                "seconds": self.seconds, "versions": self.versions}
 
 
 def exact_count(cfg: dict, name: str = "", seq_len: int = 256, flops: bool = True) -> ExactCount:
@@ -106,10 +108,15 @@ def exact_count(cfg: dict, name: str = "", seq_len: int = 256, flops: bool = Tru
     spec = spec_from_config(cfg, name=name)
     model = build_model(cfg)
     n = numel(model)
-    measured = measure_flops(model, seq_len) if flops else None
-    closed = flops_per_token(spec, "matmul", seq_len).training if flops else None
-    if spec.encoder_only and flops:  # BERT: the pooler runs on one token per sequence
-        closed += 6.0 * spec.d_model * spec.d_model / seq_len
+    measured, closed, error = None, None, ""
+    if flops:
+        closed = flops_per_token(spec, "matmul", seq_len).training
+        if spec.encoder_only:  # BERT: the pooler runs on one token per sequence
+            closed += 6.0 * spec.d_model * spec.d_model / seq_len
+        try:  # older transformers route MoE tokens with data-dependent ops the meta device lacks
+            measured = measure_flops(model, seq_len)
+        except Exception as e:  # noqa: BLE001  (report it next to the count, do not fail the count)
+            error = f"{type(e).__name__}: {' '.join(str(e).split())[:160]}"
     return ExactCount(spec.name, n, count_params(spec).total, measured, closed, seq_len,
                       time.perf_counter() - t,
-                      {"torch": torch.__version__, "transformers": transformers.__version__})
+                      {"torch": torch.__version__, "transformers": transformers.__version__}, error)

@@ -18,6 +18,8 @@ SeqOpt = Annotated[str, typer.Option("--seq-len", help="Training sequence length
 ConventionOpt = Annotated[str, typer.Option(
     "--convention", help="FLOP convention: " + ", ".join(CONVENTIONS) + ".")]
 
+EXACT_SEQ_LEN = 512  # FlopCounterMode runs at most this many tokens (meta device: no compute)
+
 # flag -> TransformerSpec field, for `params` without a preset (or to override one)
 _FLAGS = {"d_model": "d_model", "layers": "n_layers", "heads": "n_heads", "kv_heads": "n_kv_heads",
           "head_dim": "head_dim", "d_ff": "d_ff", "vocab": "vocab_size", "experts": "n_experts",
@@ -68,6 +70,8 @@ def params_cmd(
     exact: Annotated[bool, typer.Option("--exact", help="Also build the model with transformers on "
                                                         "the meta device and count (needs the hf extra).")] = False,
     seq_len: SeqOpt = str(DEFAULT_SEQ_LEN),
+    recompute: Annotated[str, typer.Option("--recompute", help="Activation recomputation for hardware "
+                                                               "FLOPs: none, selective, full.")] = "none",
     list_: Annotated[bool, typer.Option("--list", help="List the presets and exit.")] = False,
     d_model: Annotated[Optional[int], typer.Option("--d-model", help="Hidden size.")] = None,
     layers: Annotated[Optional[int], typer.Option("--layers", help="Number of layers.")] = None,
@@ -93,7 +97,7 @@ def params_cmd(
                            shared_experts=shared_experts)
     t = _seq(seq_len)
     c = count_params(spec)
-    fl = {conv: flops_per_token(spec, conv, t) for conv in CONVENTIONS}
+    fl = {conv: flops_per_token(spec, conv, t, recompute) for conv in CONVENTIONS}
     inf = inference_flops_arch(spec, t)
     ex = None
     if exact:
@@ -102,7 +106,7 @@ def params_cmd(
 
         if arch is None or spec.name.endswith("(modified)"):
             raise InputError("--exact needs a preset or config.json without shape flags")
-        ex = exact_count(load_config_dict(arch), spec.name, seq_len=min(t, 512))
+        ex = exact_count(load_config_dict(arch), spec.name, seq_len=min(t, EXACT_SEQ_LEN))
     notes = arch_assumptions(spec, t)
     if json:
         return print_json({**c.to_dict(), "source": spec.source, "spec": spec.to_dict(),
@@ -119,7 +123,9 @@ def params_cmd(
            ("non-embedding", f"{c.non_embedding:,}", *(("",) if moe else ()),
             f"{c.non_embedding / c.total:.1%}")]))
     console.print()
-    _conventions_table(f"Training FLOP per token at sequence length {t:,}", fl)
+    _conventions_table(f"Training FLOP per token at sequence length {t:,}"
+                       + (f" (hardware: {recompute} recomputation)" if recompute != "none" else ""), fl,
+                       hardware=recompute != "none")
     console.print(kv(None, [
         ("prefill", f"{format_flops(inf.prefill)} for a {t:,}-token prompt (causal)"),
         ("decode", f"{format_flops(inf.decode_per_token)} per token at context {t:,} "
@@ -130,20 +136,23 @@ def params_cmd(
         console.print(kv("Exact (transformers, meta device)", [
             ("numel", f"{ex.numel:,} ({'equals' if ex.match else 'DIFFERS FROM'} the closed form)"),
             ("FlopCounterMode", f"{format_sci(ex.flop_counter_per_token, 6)} FLOP/token at seq "
-                                f"{ex.seq_len} (closed form / counter = {d['closed_form_over_counter']:.6f})"),
+                                f"{ex.seq_len} (closed form / counter = {d['closed_form_over_counter']:.6f})"
+                                if ex.flop_counter_per_token else f"not measured: {ex.flop_error}"),
             ("time", f"{ex.seconds:.2f} s; torch {ex.versions['torch']}, transformers "
                      f"{ex.versions['transformers']}")]))
     console.print()
     assumptions(notes)
 
 
-def _conventions_table(title: str, fl: dict, n_tokens: float | None = None, chosen: str = ""):
+def _conventions_table(title: str, fl: dict, n_tokens: float | None = None, chosen: str = "",
+                       hardware: bool = False):
     """Conventions side by side: FLOP per token (or per run), per N, and the formula under it."""
     cols = ("FLOP/token", "per N") if n_tokens is None else ("FLOP", "FLOP/token", "per N")
-    console.print(table(title, "convention", *cols, rows=[
+    console.print(table(title, "convention", *cols, *(("hardware/token",) if hardware else ()), rows=[
         (k + (" *" if k == chosen else ""),
          *((format_flops(v.training * n_tokens),) if n_tokens is not None else ()),
-         format_sci(v.training, 4), f"{v.per_param:.3f}") for k, v in fl.items()]))
+         format_sci(v.training, 4), f"{v.per_param:.3f}",
+         *((format_sci(v.hardware, 4),) if hardware else ())) for k, v in fl.items()]))
     for k in fl:
         console.print(f"  {k}: {FORMULAS[k]}", markup=False)
 
