@@ -59,6 +59,7 @@ class Plan:
     assumptions: tuple = field(default=())
     hardware: object = None  # training.TrainingTime when planned on accelerators
     beyond: dict = field(default_factory=dict)  # "inference", "data_constrained": beyond.with_extras
+    arch: dict | None = None  # the architecture behind an exact N (--arch)
 
     @property
     def loss(self) -> float:
@@ -72,7 +73,7 @@ class Plan:
                 "loss": self.loss, "losses": self.losses, "ratio": self.ratio.to_dict(),
                 "assumptions": list(self.assumptions),
                 **({"hardware": self.hardware.to_dict()} if self.hardware is not None else {}),
-                **self.beyond}
+                **self.beyond, **({"arch": self.arch} if self.arch else {})}
 
 
 def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
@@ -109,8 +110,16 @@ def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
                      "--compute or --loss (got " + (", ".join(sorted(given)) or "nothing") + ")")
 
 
-def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW) -> Plan:
-    """Fill in a plan. Numbers in base units (FLOP, parameters, tokens, nats)."""
+def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW,
+              arch=None) -> Plan:
+    """Fill in a plan. Numbers in base units (FLOP, parameters, tokens, nats).
+
+    arch: a preset name or config.json path; its exact (active) parameter count becomes N."""
+    if arch is not None:  # exact N from the architecture, named in the plan
+        from scalinglab.architecture.plan import arch_for_plan, with_arch
+
+        n_params, info = arch_for_plan(arch, n_params)
+        return with_arch(make_plan(compute, n_params, n_tokens, loss, law), info)
     law = get_law(law) if isinstance(law, str) else law
     n, d, how = _solve(law, compute, n_params, n_tokens, loss)
     n, d = float(n), float(d)

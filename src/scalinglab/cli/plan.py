@@ -33,24 +33,34 @@ def plan_cmd(
         "--inference-tokens", help="Tokens served: lifetime FLOP and the inference-aware optimum.")] = None,
     unique_tokens: Annotated[Optional[str], typer.Option(
         "--unique-tokens", help="Unique tokens available: repeated-data loss and best split.")] = None,
+    arch: Annotated[Optional[str], typer.Option("--arch", help="N from an architecture: preset or "
+                                                               "config.json (exact count).")] = None,
     json: Json = False,
 ):
     """A whole training plan: N, D, FLOP, PF-days, loss under every law, the 20:1 check."""
     from scalinglab.cli.beyond import plan_with_extras, print_plan_extras
 
+    n_params, arch_info = parse_number(params, "--params") if params is not None else None, None
+    if arch is not None:  # exact N from the architecture (works with any plan builder)
+        from scalinglab.architecture.plan import arch_for_plan, with_arch
+
+        n_params, arch_info = arch_for_plan(arch, n_params)
     p = hw.plan_args(make_plan, gpu, n_gpus, days, dtype, mfu, sparse, price)(
         compute=parse_flops(compute) if compute is not None else None,
-        n_params=parse_number(params, "--params") if params is not None else None,
+        n_params=n_params,
         n_tokens=parse_number(tokens, "--tokens") if tokens is not None else None,
         loss=target_loss, law=law,
     )
+    if arch_info:
+        p = with_arch(p, arch_info)
     p = plan_with_extras(p, law, inference_tokens, unique_tokens)
     if json:
         return print_json(p.to_dict())
     c = p.compute
     console.print(f"[bold]Plan[/bold]: {p.derivation}")
     console.print(kv(None, [
-        ("model", f"{format_count(p.n_params)} parameters"),
+        ("model", f"{format_count(p.n_params)} parameters"
+                  + (f" ({p.arch['name']}, exact: {p.arch['n_params']:,})" if p.arch else "")),
         ("data", f"{format_count(p.n_tokens)} tokens ({p.n_tokens / p.n_params:,.1f} per param)"),
         ("compute", f"{format_flops(c.flops)} = {format_pf_days(c.pf_days)}  "
                     f"(forward {format_flops(c.forward_flops)}, backward {format_flops(c.backward_flops)})"),
