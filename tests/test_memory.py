@@ -1,0 +1,218 @@
+"""memory.py: published sizes, the must-show verdicts, invariants, and live torch tensors."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scalinglab.errors import InputError
+from scalinglab.memory import (
+    Shape, activation_bytes_per_layer, bits_per_value, estimate, kv_cache_bytes, logits_bytes,
+    lora_params, model_state_bytes, weight_bytes,
+)
+
+A10, A100_80 = 24e9, 80e9  # datasheet memory, decimal GB (NVIDIA A10 / A100 80GB datasheets)
+
+# Llama 2 7B config.json (meta-llama/Llama-2-7b-hf): 6,738,415,616 parameters.
+LLAMA2_7B = Shape("llama-2-7b", 6_738_415_616, n_layers=32, d_model=4096, n_heads=32,
+                  n_kv_heads=32, head_dim=128, vocab=32000, d_ff=11008,
+                  embedding_params=2 * 32000 * 4096)
+# Llama 3 70B config.json (meta-llama/Meta-Llama-3-70B): 80 layers, 64 heads, 8 KV heads.
+LLAMA3_70B = Shape("llama-3-70b", 70_553_706_496, n_layers=80, d_model=8192, n_heads=64,
+                   n_kv_heads=8, head_dim=128, vocab=128256, d_ff=28672,
+                   embedding_params=2 * 128256 * 8192)
+
+
+def test_llama2_7b_bf16_weights():  # 6,738,415,616 params x 2 bytes
+    assert weight_bytes(LLAMA2_7B.n_params, "bf16") == 13_476_831_232
+    assert estimate(LLAMA2_7B, "infer").weights_bytes == 13_476_831_232
+
+
+def test_llama3_70b_kv_cache_gqa_and_mha():  # 2 x 80 x 8 x 128 x 2 B x 8192 tokens
+    gqa = kv_cache_bytes(80, 8, 128, tokens=8192, batch=1, dtype="bf16")
+    assert gqa == 2_684_354_560
+    assert kv_cache_bytes(80, 64, 128, 8192, 1, "bf16") == 8 * gqa  # without GQA: 64 KV heads
+    e = estimate(LLAMA3_70B, "infer", context=8192)
+    assert e.kv_cache_bytes == 2_684_354_560 and e.breakdown["kv_cache"] == 2_684_354_560
+
+
+def test_mla_kv_cache_deepseek_v3():
+    # DeepSeek-V2 Sec. 2.1: MLA caches (d_c + d_h^R) = 512 + 64 values per token per layer.
+    assert kv_cache_bytes(61, 128, 128, 1, 1, "bf16", kv_lora_rank=512, rope_dim=64) == 61 * 576 * 2
+
+
+def test_qlora_llama2_7b_fits_on_a10():  # QLoRA paper / the lecture: 7B fine-tuning on 24 GB
+    e = estimate(LLAMA2_7B, "qlora", batch=1, seq=512, gpu="a10", gpu_memory_bytes=A10)
+    assert e.fits and e.min_gpus == 1
+    assert e.per_gpu_bytes < 8e9
+    nf4 = (4 + 8 / 64 + 32 / (64 * 256)) / 8  # QLoRA Sec. 3: 4.127 bits with double quantisation
+    base = (LLAMA2_7B.n_params - LLAMA2_7B.embedding_params) * nf4 + LLAMA2_7B.embedding_params * 2
+    assert e.breakdown["weights"] == pytest.approx(base)
+
+
+def test_full_adamw_llama2_7b_does_not_fit_one_a100_80gb():
+    e = estimate(LLAMA2_7B, "train", dtype="bf16", gpu_memory_bytes=A100_80, batch=1, seq=512)
+    states = e.breakdown["weights"] + e.breakdown["gradients"] + e.breakdown["optimizer"]
+    assert states == 16 * LLAMA2_7B.n_params  # 2 + 2 + 4 + 4 + 4 (ZeRO paper, mixed-precision Adam)
+    assert not e.fits and e.min_gpus is None  # ZeRO-0 shards nothing: more GPUs do not help
+    assert estimate(LLAMA2_7B, "train", gpu_memory_bytes=A100_80, zero=3, seq=512).min_gpus == 2
+
+
+def test_zero3_across_8_cuts_model_states_8x():  # Rajbhandari et al. 2020, Fig. 1
+    one = model_state_bytes(7e9, "bf16", "adamw", zero=3, dp=1)
+    eight = model_state_bytes(7e9, "bf16", "adamw", zero=3, dp=8)
+    assert sum(eight.values()) * 8 == pytest.approx(sum(one.values()))
+    e = estimate(LLAMA2_7B, "train", n_gpus=8, zero=3)
+    assert e.breakdown["weights"] + e.breakdown["gradients"] + e.breakdown["optimizer"] == \
+        pytest.approx(16 * LLAMA2_7B.n_params / 8)
+
+
+def test_zero_stages_psi_numbers():  # ZeRO Fig. 1: 7.5B params, 64 GPUs: 120, 31.4, 16.6, 1.9 GB
+    for stage, gb in zip(range(4), (120, 31.4, 16.6, 1.9)):
+        got = sum(model_state_bytes(7.5e9, "fp16", "adamw", zero=stage, dp=64).values())
+        assert got / 1e9 == pytest.approx(gb, abs=0.05)
+
+
+def test_korthikanti_activation_formulas():  # Korthikanti et al. 2022, Table 2
+    s, b, h, a, t = 2048, 1, 12288, 96, 8  # GPT-3 175B: 5as/h = 80
+    none = activation_bytes_per_layer(s, b, h, a, "none")
+    assert none == s * b * h * (34 + 80)
+    assert activation_bytes_per_layer(s, b, h, a, "selective") == 34 * s * b * h
+    assert activation_bytes_per_layer(s, b, h, a, "full") == 2 * s * b * h
+    assert activation_bytes_per_layer(s, b, h, a, "none", tp=t) == none / t
+    assert logits_bytes(s, b, 51200, t) == 4 * s * b * 51200 / t
+
+
+def test_lora_params_llama2_7b():  # Hu et al. 2021: r (d_in + d_out) per adapted matrix
+    assert lora_params(LLAMA2_7B, 8, ("q", "v")) == 8 * 32 * 2 * (4096 + 4096) == 4_194_304
+    # all 7 linear maps at r = 64 (the QLoRA recipe): 159,907,840 adapter parameters
+    assert lora_params(LLAMA2_7B, 64) == 64 * 32 * (4 * 8192 + 3 * (4096 + 11008))
+
+
+def test_gguf_and_quantised_bits():  # llama.cpp ggml-common.h block sizes
+    assert bits_per_value("q4_0") == 18 * 8 / 32
+    assert bits_per_value("q4_k") == 144 * 8 / 256
+    assert bits_per_value("q6_k") == 210 * 8 / 256
+    assert bits_per_value("4.85bpw") == 4.85
+    assert bits_per_value("bfloat16") == 16
+    assert weight_bytes(LLAMA2_7B.n_params, "int4") == LLAMA2_7B.n_params / 2
+
+
+@pytest.mark.parametrize("bad", ["bf61", "4.5", "-3bpw", "q9_k", ""])
+def test_bad_dtype(bad):
+    with pytest.raises(InputError):
+        bits_per_value(bad)
+
+
+def test_bad_inputs():
+    for kw in (dict(mode="pretrain"), dict(zero=4), dict(optimizer="adam"), dict(recompute="some"),
+               dict(n_gpus=3, tp=2), dict(mode="train", dtype="int4"), dict(batch=0)):
+        with pytest.raises(InputError):
+            estimate(LLAMA2_7B, **{"mode": "train", **kw})
+    with pytest.raises(InputError):
+        lora_params(LLAMA2_7B, 8, ("q", "qkv"))
+
+
+def test_inference_tensor_parallel_splits_and_min_gpus():
+    e = estimate(LLAMA3_70B, "infer", gpu_memory_bytes=A100_80, context=8192)
+    assert not e.fits and e.min_gpus == 2
+    two = estimate(LLAMA3_70B, "infer", n_gpus=2, context=8192)
+    assert two.breakdown["weights"] == e.breakdown["weights"] / 2
+    assert two.breakdown["kv_cache"] == e.breakdown["kv_cache"] / 2
+    # 16 ranks but only 8 KV heads: each rank keeps one whole head (replicated), not half
+    assert estimate(LLAMA3_70B, "infer", n_gpus=16, context=8192).breakdown["kv_cache"] == \
+        e.breakdown["kv_cache"] / 8
+
+
+# --- invariants ----------------------------------------------------------------------------------
+
+MODES = st.sampled_from(["train", "finetune", "lora", "qlora", "infer"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(MODES, st.integers(1, 64), st.integers(1, 8192), st.integers(0, 3))
+def test_memory_grows_with_batch_and_sequence(mode, batch, seq, zero):
+    base = estimate(LLAMA2_7B, mode, batch=batch, seq=seq, zero=zero).per_gpu_bytes
+    assert estimate(LLAMA2_7B, mode, batch=batch + 1, seq=seq, zero=zero).per_gpu_bytes > base
+    assert estimate(LLAMA2_7B, mode, batch=batch, seq=seq + 1, zero=zero).per_gpu_bytes > base
+
+
+@settings(max_examples=40, deadline=None)
+@given(MODES, st.floats(1e6, 1e12), st.floats(1.001, 10))
+def test_memory_grows_with_parameters(mode, n, factor):
+    from dataclasses import replace
+
+    small = estimate(replace(LLAMA2_7B, n_params=n, embedding_params=0), mode).per_gpu_bytes
+    big = estimate(replace(LLAMA2_7B, n_params=n * factor, embedding_params=0), mode).per_gpu_bytes
+    assert big > small
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["train", "lora", "qlora"]), st.integers(0, 3), st.integers(1, 511))
+def test_per_gpu_never_grows_with_more_data_parallel_gpus(mode, zero, dp):
+    a = estimate(LLAMA2_7B, mode, zero=zero, n_gpus=dp).per_gpu_bytes
+    b = estimate(LLAMA2_7B, mode, zero=zero, n_gpus=dp + 1).per_gpu_bytes
+    assert b <= a
+    assert (b < a) == (zero > 0)
+
+
+# --- live torch tensors ------------------------------------------------------------------------
+
+def _tiny_gpt(torch, d=64, layers=2, vocab=97, dtype=None):
+    nn = torch.nn
+    blocks = [nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+              for _ in range(layers)]
+    return nn.Sequential(nn.Embedding(vocab, d), *blocks, nn.LayerNorm(d), nn.Linear(d, vocab)).to(
+        dtype or torch.float32)
+
+
+def _bytes(tensors) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def _step(torch, model, optimizer, vocab=97):
+    x = torch.randint(0, vocab, (2, 16))
+    loss = torch.nn.functional.cross_entropy(model(x).float().flatten(0, 1), x.flatten())
+    loss.backward()
+    return loss
+
+
+@pytest.mark.parametrize("name,torch_opt,state_keys", [
+    ("adamw", "AdamW", ("exp_avg", "exp_avg_sq")),
+    ("sgd", "SGD", ("momentum_buffer",)),
+])
+def test_live_fp32_model_states_equal_estimate(name, torch_opt, state_keys):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = _tiny_gpt(torch)
+    params = list(model.parameters())
+    kw = {"momentum": 0.9} if name == "sgd" else {}
+    opt = getattr(torch.optim, torch_opt)(params, lr=1e-3, **kw)
+    _step(torch, model, opt)
+    opt.step()
+    n = sum(p.numel() for p in params)
+    est = model_state_bytes(n, "fp32", name)
+    assert _bytes(params) == est["weights"]
+    assert _bytes(p.grad for p in params) == est["gradients"]
+    assert _bytes(opt.state[p][k] for p in params for k in state_keys) == est["optimizer"]
+
+
+def test_live_mixed_precision_adamw_is_16_bytes_per_param():
+    """bf16 model + fp32 master copy stepped by AdamW: 2 + 2 + (4 + 8) bytes per parameter."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = _tiny_gpt(torch, dtype=torch.bfloat16)
+    params = list(model.parameters())
+    master = [p.detach().float().requires_grad_() for p in params]
+    opt = torch.optim.AdamW(master, lr=1e-3)
+    _step(torch, model, opt)
+    for m, p in zip(master, params):
+        m.grad = p.grad.float()
+    opt.step()
+    n = sum(p.numel() for p in params)
+    est = model_state_bytes(n, "bf16", "adamw")
+    state = _bytes(opt.state[m][k] for m in master for k in ("exp_avg", "exp_avg_sq"))
+    assert _bytes(params) == est["weights"]
+    assert _bytes(p.grad for p in params) == est["gradients"]
+    assert _bytes(master) + state == est["optimizer"]
+    assert sum(est.values()) == 16 * n
