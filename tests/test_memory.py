@@ -216,3 +216,46 @@ def test_live_mixed_precision_adamw_is_16_bytes_per_param():
     assert _bytes(p.grad for p in params) == est["gradients"]
     assert _bytes(master) + state == est["optimizer"]
     assert sum(est.values()) == 16 * n
+
+
+# --- CLI -----------------------------------------------------------------------------------------
+
+from conftest import assert_one_line_error  # noqa: E402
+
+KEYS = {"weights_bytes", "kv_cache_bytes", "per_gpu_bytes", "fits", "min_gpus", "breakdown"}
+
+
+def test_cli_memory_must_show_numbers(cli):
+    d = cli("memory", "llama-2-7b", "--mode", "infer", "--json").json
+    assert set(d) >= KEYS and d["weights_bytes"] == 13_476_831_232
+    assert d["fits"] is None and d["min_gpus"] is None  # no --gpu: no verdict
+    d = cli("memory", "llama-3-70b", "--mode", "infer", "--context", "8192", "--json").json
+    assert d["kv_cache_bytes"] == 2_684_354_560
+    d = cli("memory", "llama-2-7b", "--mode", "qlora", "--gpu", "a10", "--batch", "1", "--seq",
+            "512", "--json").json
+    assert d["fits"] is True and d["gpu_memory_bytes"] == 24e9
+    d = cli("memory", "llama-2-7b", "--mode", "train", "--gpu", "a100-80gb", "--json").json
+    assert d["fits"] is False and d["min_gpus"] is None
+    d = cli("memory", "llama-2-7b", "--gpu", "a100-80gb", "--n-gpus", "8", "--zero", "3",
+            "--json").json
+    assert d["fits"] is True and d["parallel"] == {"dp": 8, "tp": 1, "pp": 1, "zero": 3}
+
+
+def test_cli_memory_human(cli):
+    r = cli("memory", "llama-2-7b", "--mode", "qlora", "--gpu", "a10", "--seq", "512")
+    assert r.code == 0
+    for word in ("FITS on NVIDIA A10", "weights", "optimizer", "Assumptions", "Korthikanti",
+                 "NF4"):
+        assert word in r.out
+    r = cli("memory", "llama-3-70b", "--mode", "infer", "--dtype", "q4_k", "--gpu", "rtx4090")
+    assert r.code == 0 and "DOES NOT FIT" in r.out and "fewest GPUs that fit: 2" in r.out
+
+
+@pytest.mark.parametrize("args", [
+    ("llama-2-7x",), ("llama-2-7b", "--mode", "pretrain"), ("llama-2-7b", "--gpu", "a1000"),
+    ("llama-2-7b", "--dtype", "bf61"), ("llama-2-7b", "--zero", "5"), ("llama-2-7b", "--batch", "0"),
+    ("llama-2-7b", "--seq", "1.5"), ("llama-2-7b", "--n-gpus", "3", "--tp", "2"),
+    ("llama-2-7b", "--optimizer", "lion"), ("llama-2-7b", "--mode", "lora", "--targets", "qkv"),
+])
+def test_cli_memory_bad_input_is_one_line(cli, args):
+    assert_one_line_error(cli("memory", *args))

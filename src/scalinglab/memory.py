@@ -283,7 +283,7 @@ def _terms(shape: Shape, mode, dtype, optimizer, zero, dp, tp, pp, batch, seq, c
                   "gradients": adapters["gradients"], "optimizer": adapters["optimizer"]}
         notes.append(f"LoRA rank {rank} on {','.join(targets)} of every layer: "
                      f"{trainable:,.0f} trainable parameters, {adapter_dtype} adapters, "
-                     f"{optimizer} states; base frozen" + (
+                     f"{optimizer} states" + (" (paged)" if mode == "qlora" else "") + "; base frozen" + (
                          " in NF4 with double quantisation (4.127 bits) except embeddings and "
                          "output head (16-bit); paged optimizer (states may move to CPU under "
                          "pressure, counted here on the GPU)" if mode == "qlora" else f" in {dtype}"))
@@ -300,7 +300,7 @@ def _terms(shape: Shape, mode, dtype, optimizer, zero, dp, tp, pp, batch, seq, c
     states["activations"] = act * shape.n_layers * np.ones_like(np.asarray(dp, dtype=float))
     states["logits"] = logits_bytes(seq, batch, shape.vocab, tp) * np.ones_like(
         np.asarray(dp, dtype=float))
-    notes.append(f"activations: Korthikanti et al. 2022, {recompute} recomputation, micro-batch "
+    notes.append(f"activations: Korthikanti et al. 2022, {'no' if recompute == 'none' else recompute} recomputation, micro-batch "
                  f"{batch:g} x {seq:g} tokens, 16-bit, GPT-style layer (34 s b h"
                  + (" + 5 a s^2 b" if recompute == "none" else "") + " per layer); "
                  "1F1B pipeline: the first stage holds all layers' worth")
@@ -373,13 +373,12 @@ def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_b
         per_gpu = sum(_with_overhead(grid, overhead).values())
         ok = np.flatnonzero(per_gpu <= gpu_memory_bytes)
         min_gpus = int((ok[0] + 1) * unit) if ok.size else None
-        if min_gpus is None:
-            notes.append(f"no GPU count up to {MAX_GPUS} fits" + (
-                f": ZeRO-{zero} does not shard everything, try --zero 3 or recomputation"
-                if training and zero < 3 else ""))
         notes.append("min_gpus: fewest GPUs that fit, adding " + (
             f"data-parallel ranks under ZeRO-{zero} at tensor {tp} x pipeline {pp}" if training
-            else f"tensor-parallel ranks at pipeline {pp}") + f" (searched up to {MAX_GPUS})")
+            else f"tensor-parallel ranks at pipeline {pp}") + f" (searched up to {MAX_GPUS})" + (
+            "" if min_gpus else ": none fits" + (
+                f"; ZeRO-{zero} leaves some state unsharded, try --zero 3 or recomputation"
+                if training and zero < 3 else "")))
     notes.append(f"overhead: {overhead:.0%} of the above for allocator fragmentation, temporary "
                  "buffers and communication (a rule of thumb, not a measurement)")
     kv_total = 0.0 if training else float(kv_cache_bytes(
@@ -393,3 +392,25 @@ def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_b
         parallel={"dp": n_gpus // (tp * pp) if training else 1,
                   "tp": tp if training else n_gpus // pp, "pp": pp, "zero": zero},
         assumptions=tuple(notes))
+
+
+def shape_from_spec(spec) -> Shape:
+    """A Shape from an architecture.TransformerSpec (exact parameter count by count_params)."""
+    from scalinglab.architecture import count_params
+
+    c = count_params(spec)
+    return Shape(name=spec.name or "custom", n_params=float(c.total), n_layers=spec.n_layers,
+                 d_model=spec.d_model, n_heads=spec.n_heads, n_kv_heads=spec.n_kv_heads,
+                 head_dim=spec.head_dim, vocab=spec.vocab_size,
+                 d_ff=spec.d_ff or spec.d_ff_expert, gated_mlp=spec.gated_mlp,
+                 embedding_params=float(c.breakdown["embeddings"] + c.breakdown["head"]),
+                 kv_lora_rank=spec.kv_lora_rank, rope_dim=spec.qk_rope_head_dim)
+
+
+def load_shape(arch) -> Shape:
+    """A Shape from a preset name ('llama-2-7b'), a config.json path, a spec, or a Shape."""
+    if isinstance(arch, Shape):
+        return arch
+    from scalinglab.architecture import load_spec
+
+    return shape_from_spec(load_spec(arch))
