@@ -414,3 +414,15 @@ def load_shape(arch) -> Shape:
     from scalinglab.architecture import load_spec
 
     return shape_from_spec(load_spec(arch))
+
+
+def plan_memory(arch, gpu, n_gpus: int = 1, seq: int = 2048, **kw) -> MemoryEstimate:
+    """Training memory for a plan: ARCH on n_gpus x GPU, bf16 mixed-precision AdamW, ZeRO-3
+    (FSDP) across all of them, selective recomputation, micro-batch 1: the leanest usual
+    data-parallel setup, so 'does not fit' means more GPUs or a smaller model, not a flag."""
+    from scalinglab.hardware import get_accelerator
+
+    acc = get_accelerator(gpu)
+    kw = {"zero": 3, "recompute": "selective", "batch": 1, **kw}
+    return estimate(load_shape(arch), "train", gpu=acc.name, gpu_memory_bytes=acc.memory_bytes,
+                    n_gpus=n_gpus, seq=seq, **kw)

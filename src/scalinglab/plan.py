@@ -57,6 +57,7 @@ class Plan:
     losses: dict  # law id -> {"loss", "terms"}
     ratio: RatioCheck
     assumptions: tuple = field(default=())
+    memory: object = None  # memory.MemoryEstimate (plan_memory) when an architecture and GPU are given
 
     @property
     def loss(self) -> float:
@@ -68,7 +69,8 @@ class Plan:
                 "flops": self.compute.flops, "forward_flops": self.compute.forward_flops,
                 "backward_flops": self.compute.backward_flops, "pf_days": self.compute.pf_days,
                 "loss": self.loss, "losses": self.losses, "ratio": self.ratio.to_dict(),
-                "assumptions": list(self.assumptions)}
+                "assumptions": list(self.assumptions),
+                "memory": self.memory.to_dict() if self.memory is not None else None}
 
 
 def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:

@@ -94,3 +94,15 @@ def memory_cmd(
     console.print()
     assumptions(e.assumptions)
 
+
+
+def memory_summary(e: MemoryEstimate) -> None:
+    """A few lines for `plan`: the verdict, loud when it does not fit, and the breakdown."""
+    style = "bold" if e.fits else "bold red"
+    console.print(f"[{style}]Memory[/{style}] ({e.model}, ZeRO-{e.parallel['zero']} over "
+                  f"{e.n_gpus} GPU(s)): " + ("" if e.fits else "THIS PLAN CANNOT FIT. "))
+    console.print("  " + verdict(e), markup=False)
+    console.print("  " + ", ".join(f"{k} {format_bytes(v)}" for k, v in e.breakdown.items()),
+                  markup=False)
+    for line in e.assumptions:
+        console.print(f"  - {line}", markup=False)

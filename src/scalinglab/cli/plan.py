@@ -20,6 +20,10 @@ def plan_cmd(
     tokens: Annotated[Optional[str], typer.Option("--tokens", "-d", help="Tokens D.")] = None,
     target_loss: Annotated[Optional[float], typer.Option("--loss", help="Target loss.")] = None,
     law: LawOpt = DEFAULT_LAW,
+    arch: Annotated[Optional[str], typer.Option("--arch", help="Architecture preset or "
+                                                               "config.json (memory check).")] = None,
+    gpu: Annotated[Optional[str], typer.Option("--gpu", help="Accelerator, e.g. h100.")] = None,
+    n_gpus: Annotated[int, typer.Option("--n-gpus", help="Number of GPUs.")] = 1,
     json: Json = False,
 ):
     """A whole training plan: N, D, FLOP, PF-days, loss under every law, the 20:1 check."""
@@ -29,6 +33,12 @@ def plan_cmd(
         n_tokens=parse_number(tokens, "--tokens") if tokens is not None else None,
         loss=target_loss, law=law,
     )
+    if arch is not None and gpu is not None:
+        from dataclasses import replace
+
+        from scalinglab.memory import plan_memory
+
+        p = replace(p, memory=plan_memory(arch, gpu, n_gpus))
     if json:
         return print_json(p.to_dict())
     c = p.compute
@@ -53,4 +63,9 @@ def plan_cmd(
     console.print()
     console.print(f"[bold]20:1 check[/bold]: {p.ratio}", markup=True)
     console.print()
+    if p.memory is not None:
+        from scalinglab.cli.memory import memory_summary
+
+        memory_summary(p.memory)
+        console.print()
     assumptions(p.assumptions)
