@@ -218,6 +218,46 @@ def test_live_mixed_precision_adamw_is_16_bytes_per_param():
     assert sum(est.values()) == 16 * n
 
 
+def test_live_saved_activations_equal_korthikanti_without_dropout():
+    """Bytes autograd saves for backward through GPT layers (bf16, no dropout) = s b h (32 +
+    2 a s / h) per layer (Korthikanti et al. 2022 Sec. 4.1 less the dropout terms), plus the mean
+    and rstd of each LayerNorm (2 values per token, bf16 on CPU; 2 per layer): the paper neglects them."""
+    torch = pytest.importorskip("torch")
+    nn, F = torch.nn, torch.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self, d, heads):
+            super().__init__()
+            self.a, self.ln1, self.ln2 = heads, nn.LayerNorm(d), nn.LayerNorm(d)
+            self.qkv, self.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+            self.fc, self.out = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+        def forward(self, x):
+            b, s, d = x.shape
+            q, k, v = self.qkv(self.ln1(x)).view(b, s, 3, self.a, d // self.a).permute(2, 0, 3, 1, 4)
+            att = (q @ k.transpose(-1, -2)).softmax(-1)
+            x = x + self.proj((att @ v).transpose(1, 2).reshape(b, s, d))
+            return x + self.out(F.gelu(self.fc(self.ln2(x))))
+
+    d, layers, heads, s, b = 256, 3, 4, 128, 2
+    torch.manual_seed(0)
+    blocks = nn.Sequential(*[Block(d, heads) for _ in range(layers)]).to(torch.bfloat16)
+    params = {p.untyped_storage().data_ptr() for p in blocks.parameters()}
+    saved = {}
+
+    def pack(t):
+        st = t.untyped_storage()
+        if st.data_ptr() not in params:
+            saved[st.data_ptr()] = st.nbytes()
+        return t
+
+    x = torch.randn(b, s, d, dtype=torch.bfloat16, requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        blocks(x)
+    est = layers * activation_bytes_per_layer(s, b, d, heads, "none", dropout=False)
+    assert sum(saved.values()) == est + layers * 2 * (2 * 2) * s * b
+
+
 # --- CLI -----------------------------------------------------------------------------------------
 
 from conftest import assert_one_line_error  # noqa: E402
@@ -273,3 +313,9 @@ def test_plan_memory_section_flags_a_plan_that_cannot_fit(cli):
     assert d["fits"] is True
     assert cli("plan", "--params", "7B", "--tokens", "2T", "--json").json["memory"] is None
     assert_one_line_error(cli("plan", "--params", "7B", "--arch", "llama-2-7b", "--gpu", "z100"))
+
+
+def test_cli_no_dropout_uses_32_sbh(cli):  # Korthikanti's itemisation less the dropout terms
+    d = cli("memory", "gpt-2", "--seq", "1024", "--no-dropout", "--overhead", "0", "--json").json
+    s, h, a, layers = 1024, 768, 12, 12
+    assert d["breakdown"]["activations"] == layers * s * h * (32 + 2 * a * s / h)

@@ -104,19 +104,22 @@ def kv_cache_bytes(n_layers, n_kv_heads, head_dim, tokens, batch=1, dtype="bf16"
             * np.asarray(tokens, dtype=float) * np.asarray(batch, dtype=float))
 
 
-def activation_bytes_per_layer(seq, batch, d_model, n_heads, recompute="none", tp=1):
+def activation_bytes_per_layer(seq, batch, d_model, n_heads, recompute="none", tp=1,
+                               dropout=True):
     """Activations one transformer layer keeps for backward, 16-bit (Korthikanti et al. 2022, Table 2).
 
     none: s b h (34 + 5 a s / h); selective (attention recomputed): 34 s b h; full: 2 s b h (only
     the layer input). Tensor parallelism t with sequence parallelism divides each by t. Counts a
-    GPT layer with dropout and a 4h MLP; FlashAttention stores no s x s scores (as selective).
+    GPT layer with a 4h MLP; FlashAttention stores no s x s scores (as selective). dropout=False
+    drops the paper's three 1-byte masks and the attention-dropout output: s b h (32 + 2 a s / h).
     """
     s, b, h = (np.asarray(x, dtype=float) for x in (seq, batch, d_model))
     sbh = s * b * h
+    base, scores = (34, 5) if dropout else (32, 2)
     if recompute == "none":
-        per = sbh * (34 + 5 * np.asarray(n_heads) * s / h)
+        per = sbh * (base + scores * np.asarray(n_heads) * s / h)
     elif recompute == "selective":
-        per = 34 * sbh
+        per = base * sbh
     elif recompute == "full":
         per = 2 * sbh
     else:
@@ -250,7 +253,7 @@ class MemoryEstimate:
 
 
 def _terms(shape: Shape, mode, dtype, optimizer, zero, dp, tp, pp, batch, seq, context,
-           recompute, rank, targets, kv_dtype) -> tuple[dict, list]:
+           recompute, rank, targets, kv_dtype, dropout=True) -> tuple[dict, list]:
     """Per-GPU bytes of every term (arrays over dp for training, over tp for inference)."""
     notes = []
     if mode == "infer":
@@ -296,13 +299,16 @@ def _terms(shape: Shape, mode, dtype, optimizer, zero, dp, tp, pp, batch, seq, c
                         if OPTIMIZERS.get(optimizer) is not None else ""))
     notes.append(f"ZeRO stage {zero} over {_scalar(dp)} data-parallel GPU(s); tensor parallel "
                  f"{tp}, pipeline parallel {pp} (model states split tp x pp ways)")
-    act = activation_bytes_per_layer(seq, batch, shape.d_model, shape.n_heads, recompute, tp)
+    act = activation_bytes_per_layer(seq, batch, shape.d_model, shape.n_heads, recompute, tp,
+                                     dropout)
     states["activations"] = act * shape.n_layers * np.ones_like(np.asarray(dp, dtype=float))
     states["logits"] = logits_bytes(seq, batch, shape.vocab, tp) * np.ones_like(
         np.asarray(dp, dtype=float))
     notes.append(f"activations: Korthikanti et al. 2022, {'no' if recompute == 'none' else recompute} recomputation, micro-batch "
-                 f"{batch:g} x {seq:g} tokens, 16-bit, GPT-style layer (34 s b h"
-                 + (" + 5 a s^2 b" if recompute == "none" else "") + " per layer); "
+                 f"{batch:g} x {seq:g} tokens, 16-bit, GPT-style layer "
+                 + ("with dropout (34 s b h" if dropout else "without dropout (32 s b h")
+                 + ((" + 5 a s^2 b" if dropout else " + 2 a s^2 b") if recompute == "none" else "")
+                 + " per layer); "
                  "1F1B pipeline: the first stage holds all layers' worth")
     notes.append("logits: fp32, 4 x seq x batch x vocab / tp bytes for the cross-entropy")
     return states, notes
@@ -328,7 +334,7 @@ def _with_overhead(terms: dict, overhead: float) -> dict:
 
 def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_bytes=None,
              n_gpus=1, zero=None, tp=1, pp=1, batch=1, seq=2048, context=None, optimizer=None,
-             recompute=None, rank=16, targets=LORA_TARGETS, kv_dtype=None,
+             recompute=None, rank=16, targets=LORA_TARGETS, kv_dtype=None, dropout=True,
              overhead=OVERHEAD_FRACTION) -> MemoryEstimate:
     """Memory per GPU for `mode` on n_gpus (= dp x tp x pp), the verdict and the fewest GPUs.
 
@@ -357,7 +363,7 @@ def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_b
         raise InputError(f"training in {dtype} is not modelled: use bf16/fp16/fp32, or "
                          "--mode qlora for a 4-bit base")
     args = (shape, mode, dtype, optimizer, zero)
-    tail = (batch, seq, context, recompute, rank, tuple(targets), kv_dtype)
+    tail = (batch, seq, context, recompute, rank, tuple(targets), kv_dtype, dropout)
     if training:
         dp = n_gpus // (tp * pp)
         terms, notes = _terms(*args, dp, tp, pp, *tail)

@@ -68,6 +68,8 @@ def memory_cmd(
     targets: Annotated[str, typer.Option("--targets", help="LoRA target modules.")] =
         ",".join(LORA_TARGETS),
     kv_dtype: Annotated[Optional[str], typer.Option("--kv-dtype", help="KV cache dtype.")] = None,
+    dropout: Annotated[bool, typer.Option("--dropout/--no-dropout", help="Count dropout masks "
+                                                                         "(Korthikanti's GPT layer).")] = True,
     overhead: Annotated[float, typer.Option("--overhead", help="Overhead fraction.")] = 0.10,
     json: Json = False,
 ):
@@ -79,7 +81,7 @@ def memory_cmd(
                  context=_count(context, "--context") if context is not None else None,
                  optimizer=optimizer, recompute=recompute, rank=rank,
                  targets=tuple(t.strip() for t in targets.split(",") if t.strip()),
-                 kv_dtype=kv_dtype, overhead=overhead)
+                 kv_dtype=kv_dtype, dropout=dropout, overhead=overhead)
     if json:
         return print_json(e.to_dict())
     total = e.per_gpu_bytes
