@@ -15,7 +15,7 @@ Every term is a named formula on plain numbers (bytes, parameters, layers, hidde
 Functions broadcast over numpy arrays, so a whole range of GPU counts is one call.
 """
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -252,65 +252,71 @@ class MemoryEstimate:
                 "assumptions": list(self.assumptions)}
 
 
-def _terms(shape: Shape, mode, dtype, optimizer, zero, dp, tp, pp, batch, seq, context,
-           recompute, rank, targets, kv_dtype, dropout=True) -> tuple[dict, list]:
-    """Per-GPU bytes of every term (arrays over dp for training, over tp for inference)."""
-    notes = []
-    if mode == "infer":
-        w = weight_bytes(shape.n_params, dtype) / (np.asarray(tp, dtype=float) * pp)
-        kv_heads_per_gpu = np.ceil(shape.n_kv_heads / np.minimum(tp, shape.n_kv_heads))
-        kv = kv_cache_bytes(shape.n_layers, kv_heads_per_gpu, shape.head_dim, context, batch,
-                            kv_dtype, shape.kv_lora_rank, shape.rope_dim) / pp
-        notes.append(f"weights: {bits_per_value(dtype):.4g} bits/weight ({dtype}) on every "
-                     "parameter, split evenly over tensor x pipeline ranks")
-        notes.append("KV cache: " + ("MLA latent + rope key per token per layer, replicated on "
-                                     "each tensor rank" if shape.kv_lora_rank else
-                                     f"2 x layers x kv_heads x head_dim, {kv_dtype}; kv heads "
-                                     "split over tensor ranks (replicated when fewer than ranks)")
-                     + f"; {batch:g} x {context:g} tokens")
-        return {"weights": w, "kv_cache": kv}, notes
+def _inference_terms(shape: Shape, dtype, tp, pp, batch, context, kv_dtype) -> tuple[dict, list]:
+    """Weights and KV cache per GPU, arrays over tp."""
+    w = weight_bytes(shape.n_params, dtype) / (np.asarray(tp, dtype=float) * pp)
+    kv_heads_per_gpu = np.ceil(shape.n_kv_heads / np.minimum(tp, shape.n_kv_heads))
+    kv = kv_cache_bytes(shape.n_layers, kv_heads_per_gpu, shape.head_dim, context, batch,
+                        kv_dtype, shape.kv_lora_rank, shape.rope_dim) / pp
+    notes = [f"weights: {bits_per_value(dtype):.4g} bits/weight ({dtype}) on every parameter, "
+             "split evenly over tensor x pipeline ranks",
+             "KV cache: " + ("MLA latent + rope key per token per layer, replicated on each "
+                             "tensor rank" if shape.kv_lora_rank else
+                             f"2 x layers x kv_heads x head_dim, {kv_dtype}; kv heads split over "
+                             "tensor ranks (replicated when fewer than ranks)")
+             + f"; {batch:g} x {context:g} tokens"]
+    return {"weights": w, "kv_cache": kv}, notes
 
-    n = shape.n_params
-    base_dtype = dtype
-    trainable = None
+
+def _adapter_states(shape: Shape, mode, dtype, optimizer, zero, dp, tp, pp, rank,
+                    targets) -> tuple[dict, str]:
+    """LoRA/QLoRA: frozen base weights plus trained adapters with their gradients and optimizer."""
+    trainable = lora_params(shape, rank, targets)
+    quantised = shape.n_params - shape.embedding_params if mode == "qlora" else 0.0
+    adapter_dtype = "bf16" if mode == "qlora" else "fp32"
+    frozen = (model_state_bytes(shape.n_params - quantised, dtype, "none", zero, dp, tp, pp)
+              ["weights"] + model_state_bytes(quantised, "nf4", "none", zero, dp, tp, pp)["weights"])
+    adapters = model_state_bytes(trainable, adapter_dtype, optimizer, zero, dp, tp, pp,
+                                 d_model=shape.d_model, master=False)
+    base = (" in NF4 with double quantisation (4.127 bits) except embeddings and output head "
+            f"({dtype}); paged optimizer: its states may move to CPU under pressure (counted "
+            "here on the GPU)") if mode == "qlora" else f" in {dtype}"
+    note = (f"LoRA rank {rank} on {','.join(targets)} of every layer: {trainable:,.0f} trainable "
+            f"parameters, {adapter_dtype} adapters, {optimizer} states; base frozen{base}")
+    return {"weights": frozen, "adapters": adapters["weights"],
+            "gradients": adapters["gradients"], "optimizer": adapters["optimizer"]}, note
+
+
+def _training_terms(shape: Shape, mode, dtype, optimizer, zero, dp, tp, pp, batch, seq,
+                    recompute, rank, targets, dropout) -> tuple[dict, list]:
+    """Model states, activations and logits per GPU, arrays over dp."""
     if mode in ("lora", "qlora"):
-        trainable = lora_params(shape, rank, targets)
-        quantised = n - shape.embedding_params if mode == "qlora" else 0.0
-        base_dtype = "nf4" if mode == "qlora" else dtype
-        adapter_dtype = "bf16" if mode == "qlora" else "fp32"
-        frozen = model_state_bytes(n - quantised, dtype, "none", zero, dp, tp, pp)["weights"] + \
-            model_state_bytes(quantised, "nf4", "none", zero, dp, tp, pp)["weights"]
-        adapters = model_state_bytes(trainable, adapter_dtype, optimizer, zero, dp, tp, pp,
-                                     d_model=shape.d_model, master=False)
-        states = {"weights": frozen, "adapters": adapters["weights"],
-                  "gradients": adapters["gradients"], "optimizer": adapters["optimizer"]}
-        notes.append(f"LoRA rank {rank} on {','.join(targets)} of every layer: "
-                     f"{trainable:,.0f} trainable parameters, {adapter_dtype} adapters, "
-                     f"{optimizer} states" + (" (paged)" if mode == "qlora" else "") + "; base frozen" + (
-                         " in NF4 with double quantisation (4.127 bits) except embeddings and "
-                         "output head (16-bit); paged optimizer (states may move to CPU under "
-                         "pressure, counted here on the GPU)" if mode == "qlora" else f" in {dtype}"))
+        states, note = _adapter_states(shape, mode, dtype, optimizer, zero, dp, tp, pp, rank,
+                                       targets)
     else:
-        states = model_state_bytes(n, dtype, optimizer, zero, dp, tp, pp, d_model=shape.d_model)
-        notes.append(f"model states: {dtype} weights and gradients"
-                     + (", fp32 master weights" if master_bytes(dtype, optimizer) else "")
-                     + f", {optimizer} states"
-                     + (f" = {2 * bytes_per_value(dtype) + master_bytes(dtype, optimizer) + OPTIMIZERS[optimizer]:g} bytes/param"
-                        if OPTIMIZERS.get(optimizer) is not None else ""))
-    notes.append(f"ZeRO stage {zero} over {_scalar(dp)} data-parallel GPU(s); tensor parallel "
-                 f"{tp}, pipeline parallel {pp} (model states split tp x pp ways)")
+        states = model_state_bytes(shape.n_params, dtype, optimizer, zero, dp, tp, pp,
+                                   d_model=shape.d_model)
+        per = OPTIMIZERS[optimizer]
+        note = (f"model states: {dtype} weights and gradients"
+                + (", fp32 master weights" if master_bytes(dtype, optimizer) else "")
+                + f", {optimizer} states" + ("" if per is None else " = {:g} bytes/param".format(
+                    2 * bytes_per_value(dtype) + master_bytes(dtype, optimizer) + per)))
+    ones = np.ones_like(np.asarray(dp, dtype=float))
     act = activation_bytes_per_layer(seq, batch, shape.d_model, shape.n_heads, recompute, tp,
                                      dropout)
-    states["activations"] = act * shape.n_layers * np.ones_like(np.asarray(dp, dtype=float))
-    states["logits"] = logits_bytes(seq, batch, shape.vocab, tp) * np.ones_like(
-        np.asarray(dp, dtype=float))
-    notes.append(f"activations: Korthikanti et al. 2022, {'no' if recompute == 'none' else recompute} recomputation, micro-batch "
-                 f"{batch:g} x {seq:g} tokens, 16-bit, GPT-style layer "
-                 + ("with dropout (34 s b h" if dropout else "without dropout (32 s b h")
-                 + ((" + 5 a s^2 b" if dropout else " + 2 a s^2 b") if recompute == "none" else "")
-                 + " per layer); "
-                 "1F1B pipeline: the first stage holds all layers' worth")
-    notes.append("logits: fp32, 4 x seq x batch x vocab / tp bytes for the cross-entropy")
+    states["activations"] = act * shape.n_layers * ones
+    states["logits"] = logits_bytes(seq, batch, shape.vocab, tp) * ones
+    layer = ("with dropout (" if dropout else "without dropout (") + {
+        "none": "34 s b h + 5 a s^2 b" if dropout else "32 s b h + 2 a s^2 b",
+        "selective": "34 s b h" if dropout else "32 s b h", "full": "2 s b h, the input"}[recompute]
+    notes = [note,
+             f"ZeRO stage {zero} over {_scalar(dp)} data-parallel GPU(s); tensor parallel {tp}, "
+             f"pipeline parallel {pp} (model states split tp x pp ways)",
+             f"activations: Korthikanti et al. 2022, "
+             f"{'no' if recompute == 'none' else recompute} recomputation, micro-batch "
+             f"{batch:g} x {seq:g} tokens, 16-bit, GPT-style layer {layer} per layer); 1F1B "
+             "pipeline: the first stage holds all layers' worth",
+             "logits: fp32, 4 x seq x batch x vocab / tp bytes for the cross-entropy"]
     return states, notes
 
 
@@ -362,16 +368,17 @@ def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_b
     if training and bits_per_value(dtype) < 16:
         raise InputError(f"training in {dtype} is not modelled: use bf16/fp16/fp32, or "
                          "--mode qlora for a 4-bit base")
-    args = (shape, mode, dtype, optimizer, zero)
-    tail = (batch, seq, context, recompute, rank, tuple(targets), kv_dtype, dropout)
     if training:
         dp = n_gpus // (tp * pp)
-        terms, notes = _terms(*args, dp, tp, pp, *tail)
-        grid, _ = _terms(*args, np.arange(1, MAX_GPUS // (tp * pp) + 1), tp, pp, *tail)
+        args = (shape, mode, dtype, optimizer, zero)
+        tail = (tp, pp, batch, seq, recompute, rank, tuple(targets), dropout)
+        terms, notes = _training_terms(*args, dp, *tail)
+        grid, _ = _training_terms(*args, np.arange(1, MAX_GPUS // (tp * pp) + 1), *tail)
         unit = tp * pp
     else:
-        terms, notes = _terms(*args, 1, n_gpus // pp, pp, *tail)
-        grid, _ = _terms(*args, 1, np.arange(1, MAX_GPUS // pp + 1), pp, *tail)
+        terms, notes = _inference_terms(shape, dtype, n_gpus // pp, pp, batch, context, kv_dtype)
+        grid, _ = _inference_terms(shape, dtype, np.arange(1, MAX_GPUS // pp + 1), pp, batch,
+                                   context, kv_dtype)
         unit = pp
     terms = {k: float(v) for k, v in _with_overhead(terms, overhead).items()}
     min_gpus = None
