@@ -101,3 +101,11 @@ def test_precision_table_lists_who_runs_what():
     assert "a100-sxm" not in rows["fp8"]["accelerators"] and "h100-sxm" in rows["fp8"]["accelerators"]
     assert rows["fp4"]["accelerators"] == ["b200", "gb200"]
     assert rows["bf16"]["bytes"] == 2 and rows["int4"]["bits"] == 4
+
+
+@given(st.text(max_size=30))
+def test_any_name_resolves_or_is_an_input_error(text):
+    try:
+        assert isinstance(hw.get_accelerator(text), hw.Accelerator)
+    except InputError as e:
+        assert "did you mean" in str(e) and "\n" not in str(e)

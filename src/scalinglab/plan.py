@@ -57,6 +57,7 @@ class Plan:
     losses: dict  # law id -> {"loss", "terms"}
     ratio: RatioCheck
     assumptions: tuple = field(default=())
+    hardware: object = None  # training.TrainingTime when planned on accelerators
     memory: object = None  # memory.MemoryEstimate (plan_memory) when an architecture and GPU are given
 
     @property
@@ -70,7 +71,8 @@ class Plan:
                 "backward_flops": self.compute.backward_flops, "pf_days": self.compute.pf_days,
                 "loss": self.loss, "losses": self.losses, "ratio": self.ratio.to_dict(),
                 "assumptions": list(self.assumptions),
-                "memory": self.memory.to_dict() if self.memory is not None else None}
+                "memory": self.memory.to_dict() if self.memory is not None else None,
+                **({"hardware": self.hardware.to_dict()} if self.hardware is not None else {})}
 
 
 def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:

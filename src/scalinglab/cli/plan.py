@@ -5,6 +5,7 @@ from typing import Annotated, Optional
 import typer
 
 from scalinglab.cli import app
+from scalinglab.cli import hardware as hw
 from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
 from scalinglab.cli.core import LawOpt
 from scalinglab.laws import DEFAULT_LAW
@@ -20,14 +21,20 @@ def plan_cmd(
     tokens: Annotated[Optional[str], typer.Option("--tokens", "-d", help="Tokens D.")] = None,
     target_loss: Annotated[Optional[float], typer.Option("--loss", help="Target loss.")] = None,
     law: LawOpt = DEFAULT_LAW,
+    gpu: hw.GpuOpt = None,
+    n_gpus: hw.NGpusOpt = None,
+    days: Annotated[Optional[str], typer.Option("--days", help="With --gpu: days on n_gpus set "
+                                                "the compute budget.")] = None,
+    dtype: hw.DtypeOpt = hw.DEFAULT_DTYPE,
+    mfu: hw.MfuOpt = None,
+    sparse: hw.SparseOpt = False,
+    price: hw.PriceOpt = None,
     arch: Annotated[Optional[str], typer.Option("--arch", help="Architecture preset or "
                                                                "config.json (memory check).")] = None,
-    gpu: Annotated[Optional[str], typer.Option("--gpu", help="Accelerator, e.g. h100.")] = None,
-    n_gpus: Annotated[int, typer.Option("--n-gpus", help="Number of GPUs.")] = 1,
     json: Json = False,
 ):
     """A whole training plan: N, D, FLOP, PF-days, loss under every law, the 20:1 check."""
-    p = make_plan(
+    p = hw.plan_args(make_plan, gpu, n_gpus, days, dtype, mfu, sparse, price)(
         compute=parse_flops(compute) if compute is not None else None,
         n_params=parse_number(params, "--params") if params is not None else None,
         n_tokens=parse_number(tokens, "--tokens") if tokens is not None else None,
@@ -38,7 +45,7 @@ def plan_cmd(
 
         from scalinglab.memory import plan_memory
 
-        p = replace(p, memory=plan_memory(arch, gpu, n_gpus))
+        p = replace(p, memory=plan_memory(arch, gpu, int(hw.parse_n_gpus(n_gpus))))
     if json:
         return print_json(p.to_dict())
     c = p.compute
@@ -63,6 +70,9 @@ def plan_cmd(
     console.print()
     console.print(f"[bold]20:1 check[/bold]: {p.ratio}", markup=True)
     console.print()
+    if p.hardware is not None:
+        console.print(kv("Hardware", hw.time_rows(p.hardware)))
+        console.print()
     if p.memory is not None:
         from scalinglab.cli.memory import memory_summary
 

@@ -1,0 +1,258 @@
+"""Verbs for hardware: time (how long, GPU-hours, cost, energy), gpus (catalogue), precision."""
+
+from typing import Annotated, Optional
+
+import typer
+
+from scalinglab.cli import app
+from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
+from scalinglab.compute import training_flops
+from scalinglab.errors import InputError
+from scalinglab.hardware import (ACCELERATORS, DTYPES, compare, get_accelerator, parse_dtype,
+                                 precision_table)
+from scalinglab.training import (DEFAULT_DTYPE, DEFAULT_MFU, DEFAULT_PUE, hardware_plan,
+                                 time_from_gpu_hours, training_time)
+from scalinglab.units import (format_bytes, format_count, format_duration, format_flops,
+                              parse_flops, parse_fraction, parse_gpu_hours, parse_number)
+
+# Options shared with `plan` (cli/plan.py imports them).
+GpuOpt = Annotated[Optional[str], typer.Option("--gpu", help="Accelerator, e.g. h100, a100, "
+                                                             "'tpu v5e' (see `scalinglab gpus`).")]
+NGpusOpt = Annotated[Optional[str], typer.Option("--n-gpus", help="Number of accelerators "
+                                                                  "(default 1).")]
+DtypeOpt = Annotated[str, typer.Option("--dtype", help="Precision of the matmuls: fp32, tf32, "
+                                                       "bf16, fp16, fp8, int8, int4, fp4.")]
+MfuOpt = Annotated[Optional[str], typer.Option("--mfu", help=f"Model FLOPs utilisation in (0, 1] "
+                                                             f"(default {DEFAULT_MFU}).")]
+SparseOpt = Annotated[bool, typer.Option("--sparse", help="Use the 2:4-sparse peak (2x dense).")]
+PriceOpt = Annotated[Optional[str], typer.Option("--price", help="USD per GPU-hour, e.g. 2.5 "
+                                                                 "or '$2.50'.")]
+
+
+def parse_price(text) -> float | None:
+    """'2.5', '$2.50', '$2.50/h' -> 2.5 USD per GPU-hour."""
+    if text is None:
+        return None
+    s = str(text).strip().lstrip("$").removesuffix("/h").removesuffix("/hr")
+    return parse_number(s, "--price (USD per GPU-hour)")
+
+
+def parse_n_gpus(text) -> float:
+    n = parse_number(text if text is not None else 1, "--n-gpus")
+    if n != int(n):
+        raise InputError(f"--n-gpus: {text!r} must be a whole number")
+    return n
+
+
+def _opt(parse, text, what):
+    return None if text is None else parse(text, what)
+
+
+def fmt_energy(kwh) -> str:
+    if kwh is None:
+        return "n/a (no TDP in the catalogue: --power W)"
+    for unit, scale in (("GWh", 1e6), ("MWh", 1e3)):
+        if kwh >= scale:
+            return f"{kwh / scale:,.3g} {unit}"
+    return f"{kwh:,.3g} kWh"
+
+
+def plan_args(make_plan, gpu, n_gpus, days, dtype, mfu, sparse, price):
+    """`plan`'s hardware options: make_plan itself without --gpu, else a hardware_plan."""
+    if gpu is None:
+        given = [f for f, v in (("--n-gpus", n_gpus), ("--days", days), ("--mfu", mfu),
+                                ("--sparse", sparse or None), ("--price", price)) if v is not None]
+        if given or dtype != DEFAULT_DTYPE:
+            raise InputError(f"{', '.join(given) or '--dtype'} needs --gpu (see `scalinglab gpus`)")
+        return make_plan
+    kw = dict(n_gpus=parse_n_gpus(n_gpus), dtype=dtype, mfu=_opt(parse_fraction, mfu, "--mfu"),
+              sparse=sparse, price=parse_price(price),
+              days=_opt(parse_number, days, "--days"))
+    return lambda **plan_kw: hardware_plan(gpu, **kw, **plan_kw)
+
+
+def time_rows(t) -> list:
+    """The rows `time` and `plan` print for a TrainingTime."""
+    a = t.accelerator
+    rows = [
+        ("accelerator", f"{t.n_gpus:,.0f} x {a.name}, {t.dtype}, {t.peak_kind} peak "
+                        f"{t.peak_flops / 1e12:,.1f} TFLOP/s each"),
+        ("MFU", f"{t.mfu:.3g} ({t.mfu_source})"),
+        ("time", f"{t.days:,.1f} days" if t.days >= 2 else format_duration(t.seconds)),
+        ("GPU-hours", f"{format_count(t.gpu_hours)} ({format_count(t.gpu_hours / 24)} GPU-days)"),
+        ("cost", f"${format_count(t.cost_usd)} at ${t.price_per_gpu_hour:g}/GPU-hour"
+         if t.cost_usd is not None else "n/a (give --price USD per GPU-hour)"),
+        ("energy", fmt_energy(t.energy_kwh)),
+    ]
+    if t.co2_kg is not None:
+        rows.append(("CO2", f"{format_count(t.co2_kg / 1000)} t CO2e"))
+    return rows
+
+
+@app.command("time")
+def time_cmd(
+    flops: Annotated[Optional[str], typer.Option("--flops", "-c", help="Compute: 1e24, "
+                                                 "'3.64e3 PF-days'.")] = None,
+    params: Annotated[Optional[str], typer.Option("--params", "-n", help="Parameters N (C = 6ND).")] = None,
+    tokens: Annotated[Optional[str], typer.Option("--tokens", "-d", help="Tokens D (C = 6ND).")] = None,
+    gpu: GpuOpt = None,
+    n_gpus: NGpusOpt = None,
+    dtype: DtypeOpt = DEFAULT_DTYPE,
+    mfu: MfuOpt = None,
+    sparse: SparseOpt = False,
+    price: PriceOpt = None,
+    gpu_hours: Annotated[Optional[str], typer.Option("--gpu-hours", help="Reported GPU-hours: "
+                                                     "solve for the MFU instead.")] = None,
+    pue: Annotated[str, typer.Option("--pue", help="Datacentre PUE (>= 1).")] = str(DEFAULT_PUE),
+    power: Annotated[Optional[str], typer.Option("--power", help="Watts per GPU (default: TDP).")] = None,
+    grid: Annotated[Optional[str], typer.Option("--grid", help="Grid intensity, kg CO2e/kWh.")] = None,
+    json: Json = False,
+):
+    """Training time, GPU-hours, cost and energy: C / (n_gpus x peak[dtype] x MFU)."""
+    if flops is not None and (params or tokens) or flops is None and not (params and tokens):
+        raise InputError("give --flops, or --params with --tokens")
+    if gpu is None:
+        raise InputError(f"give --gpu (one of: {', '.join(ACCELERATORS)})")
+    if gpu_hours is not None and mfu is not None:
+        raise InputError("give --mfu or --gpu-hours (which solves for the MFU), not both")
+    c = parse_flops(flops) if flops is not None else training_flops(
+        parse_number(params, "--params"), parse_number(tokens, "--tokens")).flops
+    p = parse_number(pue, "--pue")
+    if p < 1:
+        raise InputError(f"--pue: {pue!r} must be >= 1 (facility energy / IT energy)")
+    kw = dict(n_gpus=parse_n_gpus(n_gpus), dtype=dtype, sparse=sparse, price=parse_price(price),
+              pue=p, power_w=_opt(parse_number, power, "--power (W)"),
+              grid=_opt(parse_number, grid, "--grid (kg CO2e/kWh)"))
+    if gpu_hours is not None:
+        t = time_from_gpu_hours(c, parse_gpu_hours(gpu_hours), gpu, **kw)
+    else:
+        t = training_time(c, gpu, mfu=_opt(parse_fraction, mfu, "--mfu"), **kw)
+    if json:
+        return print_json(t.to_dict())
+    console.print(f"[bold]Training[/bold] {format_flops(t.flops)}"
+                  + (f" (6ND, N = {params}, D = {tokens})" if flops is None else ""))
+    console.print(kv(None, time_rows(t)))
+    console.print()
+    assumptions(t.assumptions)
+
+
+def _tflops(a, d) -> str:
+    return f"{a.peaks[d] / 1e12:,.5g}" if d in a.peaks else "-"
+
+
+@app.command("gpus")
+def gpus_cmd(
+    name: Annotated[Optional[str], typer.Argument(help="Show one accelerator in full.")] = None,
+    compare_: Annotated[Optional[tuple[str, str]], typer.Option(
+        "--compare", help="Two accelerators: per-dtype peak ratios A/B.")] = None,
+    vendor: Annotated[Optional[str], typer.Option("--vendor", help="NVIDIA, AMD or Google.")] = None,
+    dtype: Annotated[Optional[str], typer.Option("--dtype", help="Only chips that run it.")] = None,
+    min_memory: Annotated[Optional[str], typer.Option("--min-memory", help="e.g. 80GB.")] = None,
+    sort: Annotated[Optional[str], typer.Option("--sort", help="Sort by a dtype's peak, or "
+                                                "'memory', 'bandwidth', 'year'.")] = None,
+    json: Json = False,
+):
+    """The accelerator catalogue: dense peak TFLOP/s per dtype, memory, bandwidth, TDP, source."""
+    if compare_ is not None:
+        return _compare(*compare_, json=json)
+    if name is not None:
+        return _show(get_accelerator(name), json)
+    accs = list(ACCELERATORS.values())
+    if vendor is not None:
+        vendors = {a.vendor.lower() for a in accs}
+        if vendor.lower() not in vendors:
+            raise InputError(f"unknown vendor {vendor!r}; one of: NVIDIA, AMD, Google")
+        accs = [a for a in accs if a.vendor.lower() == vendor.lower()]
+    if dtype is not None:
+        d = parse_dtype(dtype)
+        accs = [a for a in accs if d in a.peaks]
+    if min_memory is not None:
+        m = parse_number(str(min_memory).strip().rstrip("bB"), "--min-memory (bytes, e.g. 80GB)")
+        accs = [a for a in accs if a.memory_bytes >= m]
+    if sort is not None:
+        key = sort.lower()
+        attr = {"memory": "memory_bytes", "bandwidth": "bandwidth", "year": "year"}.get(key)
+        d = None if attr else parse_dtype(key)
+        accs.sort(key=lambda a: getattr(a, attr) if attr else a.peaks.get(d, 0.0), reverse=True)
+    if json:
+        return print_json({"accelerators": [a.to_dict() for a in accs]})
+    cols = [d for d in DTYPES if any(d in a.peaks for a in accs)]
+    console.print(table("Dense peak TFLOP/s (TOP/s for int) per dtype; 2:4 sparse = 2x where 'yes'",
+                        "id", *cols, "2:4", "memory", "TB/s", "TDP W", "year", rows=[
+        (a.id, *(_tflops(a, d) for d in cols), "yes" if a.sparse_2to4 else "no",
+         format_bytes(a.memory_bytes), f"{a.bandwidth / 1e12:.3g}",
+         f"{a.tdp_w:g}" if a.tdp_w else "-", a.year) for a in accs]))
+    console.print("Sources: `scalinglab gpus NAME` (datasheets via the rows' named sources).",
+                  markup=False)
+
+
+def _show(a, json: bool):
+    if json:
+        return print_json({"accelerators": [a.to_dict()]})
+    console.print(f"[bold]{a.name}[/bold] ({a.id}, {a.vendor}, {a.year})")
+    console.print(kv(None, [
+        *((d, f"{a.peaks[d] / 1e12:,.5g} TFLOP/s dense"
+              + (f", {2 * a.peaks[d] / 1e12:,.5g} 2:4-sparse" if _sparse_ok(a, d) else ""))
+          for d in a.dtypes),
+        ("memory", format_bytes(a.memory_bytes)),
+        ("bandwidth", f"{a.bandwidth / 1e12:.4g} TB/s"),
+        ("TDP", f"{a.tdp_w:g} W" if a.tdp_w else "not published"),
+        ("source", a.source), ("note", a.note),
+    ]))
+
+
+def _sparse_ok(a, d) -> bool:
+    try:
+        a.peak_flops(d, sparse=True)
+        return True
+    except InputError:
+        return False
+
+
+def _compare(a_name: str, b_name: str, json: bool):
+    c = compare(a_name, b_name)
+    d = c.to_dict()
+    if json:
+        return print_json({"accelerators": [c.a.to_dict(), c.b.to_dict()], "comparison": d})
+    rows = [(dt, _tflops(c.a, dt), _tflops(c.b, dt),
+             f"{c.ratios[dt]:.3g}x" if dt in c.ratios else "-")
+            for dt in DTYPES if dt in c.a.peaks or dt in c.b.peaks]
+    rows += [("memory", format_bytes(c.a.memory_bytes), format_bytes(c.b.memory_bytes),
+              f"{d['memory_ratio']:.3g}x"),
+             ("bandwidth TB/s", f"{c.a.bandwidth / 1e12:.3g}", f"{c.b.bandwidth / 1e12:.3g}",
+              f"{d['bandwidth_ratio']:.3g}x")]
+    console.print(f"{c.a.name} vs {c.b.name}: dense peak TFLOP/s per dtype", markup=False)
+    console.print(table(None, "", c.a.id, c.b.id, "ratio", rows=rows))
+
+
+def _runs_on(ids: list) -> str:
+    if not ids:
+        return "none: storage only (dequantised for matmuls)"
+    rest = [i for i in ACCELERATORS if i not in ids]
+    return (f"{len(ids)}: " + ", ".join(ids) if len(ids) <= 9
+            else f"{len(ids)}: all but " + ", ".join(rest))
+
+
+@app.command("precision")
+def precision_cmd(
+    gpu: Annotated[Optional[str], typer.Option("--gpu", help="Add this accelerator's peaks.")] = None,
+    json: Json = False,
+):
+    """Bytes per value for each dtype, its bit layout, and which accelerators run it."""
+    a = get_accelerator(gpu) if gpu is not None else None
+    rows = precision_table()
+    if a is not None:
+        for r in rows:
+            on = r["dtype"] in a.peaks
+            r["peak_flops"] = a.peaks[r["dtype"]] if on else None
+            r["sparse_peak_flops"] = 2 * a.peaks[r["dtype"]] if on and _sparse_ok(a, r["dtype"]) else None
+    if json:
+        return print_json({"accelerator": a.id if a else None, "dtypes": rows})
+    extra = (f"{a.id} TFLOP/s",) if a else ()
+    console.print(table("Precisions: memory per value and the accelerators with a peak for it",
+                        "dtype", "bits", "bytes", "sign/exp/mantissa", *extra, "runs on", rows=[
+        (r["dtype"], f"{r['bits']:g}", f"{r['bytes']:g}", r["format"],
+         *((f"{r['peak_flops'] / 1e12:,.5g}" if r["peak_flops"] else "-",) if a else ()),
+         _runs_on(r["accelerators"])) for r in rows]))
+    console.print("bytes: weights only; mixed-precision Adam training needs ~16 bytes/param "
+                  "before activations (REFERENCES.md §5).", markup=False)

@@ -1,0 +1,211 @@
+"""Wall-clock time, GPU-hours, cost, energy and CO2 of a training run, and the inverse questions.
+
+time = C / (n_gpus * peak[dtype] * MFU)  (REFERENCES.md §5). The peak is the dense datasheet
+number unless sparse=True asks for the 2:4-sparse one; MFU (model FLOPs utilisation) is always an
+assumption, printed with every result. Energy = GPU-hours * board power (TDP) * PUE.
+All functions broadcast over numpy arrays of flops, n_gpus, mfu, days.
+"""
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from scalinglab.errors import InputError
+from scalinglab.hardware import Accelerator, get_accelerator, parse_dtype
+from scalinglab.laws import DEFAULT_LAW
+from scalinglab.laws.parametric import _out, _positive
+from scalinglab.plan import Plan, make_plan
+
+# Well-run dense pretraining reaches ~0.35-0.55 MFU: PaLM 540B 46.2% (Chowdhery et al. 2022,
+# Table 3), Llama 3.1 405B 38-43% (Dubey et al. 2024, Table 4). 0.4 sits in that range.
+DEFAULT_MFU = 0.4
+DEFAULT_DTYPE = "bf16"
+# Power usage effectiveness of the datacentre (facility energy / IT energy). 1.1 is the hyperscale
+# cloud figure Patterson et al. 2021 ('Carbon Emissions and Large Neural Network Training',
+# arXiv:2104.10350) use for GPT-3's and Google's datacentres; the 2018 industry average was 1.58
+# (Uptime Institute, as used by carbontracker). Pass pue= for yours.
+DEFAULT_PUE = 1.1
+SECONDS_PER_DAY = 86_400.0
+
+
+def _mfu(mfu) -> np.ndarray:
+    m = np.asarray(mfu, dtype=float)
+    if not np.all(np.isfinite(m)) or np.any(m <= 0) or np.any(m > 1):
+        raise InputError(f"MFU must be in (0, 1], got {m if m.ndim else float(m)!r}")
+    return m
+
+
+def _opt_positive(x, what):
+    return None if x is None else _out(_positive(x, what))
+
+
+@dataclass(frozen=True)
+class TrainingTime:
+    """A run of `flops` on n_gpus accelerators at a dtype, peak (dense or 2:4 sparse) and MFU."""
+
+    flops: object
+    accelerator: Accelerator
+    n_gpus: object
+    dtype: str
+    sparse: bool
+    mfu: object
+    peak_flops: float  # per GPU, FLOP/s
+    mfu_source: str = "assumed default"
+    price_per_gpu_hour: float | None = None  # USD
+    pue: float = DEFAULT_PUE
+    power_w: float | None = None  # per GPU; None: the catalogue TDP
+    grid_kg_per_kwh: float | None = None  # kg CO2e per kWh
+
+    @property
+    def seconds(self):
+        return _out(np.asarray(self.flops) / (np.asarray(self.n_gpus) * self.peak_flops
+                                              * np.asarray(self.mfu)))
+
+    @property
+    def days(self):
+        return _out(np.asarray(self.seconds) / SECONDS_PER_DAY)
+
+    @property
+    def gpu_hours(self):
+        return _out(np.asarray(self.seconds) * np.asarray(self.n_gpus) / 3600.0)
+
+    @property
+    def watts(self) -> float | None:
+        return self.power_w if self.power_w is not None else self.accelerator.tdp_w
+
+    @property
+    def cost_usd(self):
+        p = self.price_per_gpu_hour
+        return None if p is None else _out(np.asarray(self.gpu_hours) * p)
+
+    @property
+    def energy_kwh(self):
+        w = self.watts
+        return None if w is None else _out(np.asarray(self.gpu_hours) * w / 1000.0 * self.pue)
+
+    @property
+    def co2_kg(self):
+        e, g = self.energy_kwh, self.grid_kg_per_kwh
+        return None if e is None or g is None else _out(np.asarray(e) * g)
+
+    @property
+    def peak_kind(self) -> str:
+        return "2:4-sparse" if self.sparse else "dense"
+
+    @property
+    def assumptions(self) -> tuple:
+        a = self.accelerator
+        lines = [
+            f"peak: {self.dtype} {self.peak_kind} {self.peak_flops / 1e12:,.1f} TFLOP/s per {a.name} "
+            f"(datasheet; `scalinglab gpus {a.id}` shows the source)",
+            f"MFU: {_fmt(self.mfu)} ({self.mfu_source}); time = C / (n_gpus x peak x MFU)",
+            "cost: " + (f"${self.price_per_gpu_hour:g} per GPU-hour (given), GPU-hours only"
+                        if self.price_per_gpu_hour is not None else "no price given (--price)"),
+        ]
+        if self.watts is None:
+            lines.append(f"energy: {a.name} has no published TDP; give a power per GPU (--power)")
+        else:
+            src = "given" if self.power_w is not None else "TDP, catalogue"
+            lines.append(f"energy: {self.watts:g} W per GPU ({src}) x PUE {self.pue:g}; "
+                         "board power only (host CPUs, network, storage not counted)")
+        if self.grid_kg_per_kwh is not None:
+            lines.append(f"CO2: {self.grid_kg_per_kwh:g} kg CO2e/kWh grid intensity (given)")
+        if self.sparse:
+            lines.append("2:4 sparse peak: only reached by 2:4 structured-sparse matmuls, "
+                         "which dense pretraining does not use")
+        if a.note and "UNCERTAIN" in a.note:
+            lines.append(f"{a.id}: {a.note}")
+        return tuple(lines)
+
+    def to_dict(self) -> dict:
+        j = lambda v: v.tolist() if isinstance(v, np.ndarray) else v  # noqa: E731
+        return {"flops": j(self.flops), "accelerator": self.accelerator.id,
+                "accelerator_name": self.accelerator.name,
+                "n_gpus": j(self.n_gpus) if np.ndim(self.n_gpus) else int(self.n_gpus),
+                "dtype": self.dtype, "sparse": self.sparse, "peak": self.peak_kind,
+                "peak_flops": self.peak_flops, "mfu": j(self.mfu), "mfu_source": self.mfu_source,
+                "seconds": j(self.seconds), "days": j(self.days), "gpu_hours": j(self.gpu_hours),
+                "price_per_gpu_hour": self.price_per_gpu_hour, "cost_usd": j(self.cost_usd),
+                "power_w": self.watts, "pue": self.pue, "energy_kwh": j(self.energy_kwh),
+                "grid_kg_per_kwh": self.grid_kg_per_kwh, "co2_kg": j(self.co2_kg),
+                "assumptions": list(self.assumptions)}
+
+
+def _fmt(x) -> str:
+    x = np.asarray(x)
+    return f"{float(x):.3g}" if x.ndim == 0 else f"{x.min():.3g}..{x.max():.3g}"
+
+
+def _n_gpus(n) -> np.ndarray:
+    n = _positive(n, "n_gpus")
+    if np.any(n != np.round(n)):
+        raise InputError(f"n_gpus must be a whole number, got {n if n.ndim else float(n)!r}")
+    return n
+
+
+def _setup(accelerator, dtype, sparse):
+    a = get_accelerator(accelerator)
+    d = parse_dtype(dtype)
+    return a, d, a.peak_flops(d, sparse)
+
+
+def training_time(flops, accelerator, n_gpus=1, dtype=DEFAULT_DTYPE, mfu=None, sparse=False,
+                  price=None, pue=DEFAULT_PUE, power_w=None, grid=None,
+                  mfu_source=None) -> TrainingTime:
+    """Time, GPU-hours, cost, energy of `flops` FLOP on n_gpus of `accelerator` at `dtype`.
+
+    mfu=None assumes DEFAULT_MFU (0.4) and says so; price in USD per GPU-hour; power_w per GPU
+    (default: the catalogue TDP); grid in kg CO2e per kWh.
+    """
+    a, d, peak = _setup(accelerator, dtype, sparse)
+    src = mfu_source or ("given" if mfu is not None else "assumed default")
+    mfu = DEFAULT_MFU if mfu is None else mfu
+    return TrainingTime(_out(_positive(flops, "flops")), a, _out(_n_gpus(n_gpus)), d, bool(sparse),
+                        _out(_mfu(mfu)), peak, src, _opt_positive(price, "price per GPU-hour"),
+                        float(_positive(pue, "PUE")), _opt_positive(power_w, "power per GPU (W)"),
+                        _opt_positive(grid, "grid intensity (kg CO2e/kWh)"))
+
+
+def implied_mfu(flops, gpu_hours, accelerator, dtype=DEFAULT_DTYPE, sparse=False):
+    """MFU = C / (GPU-hours * 3600 * peak): what a reported run actually achieved.
+
+    Llama 3 8B: 6 x 8e9 x 15e12 FLOP in 1.3M H100-hours at 989.4 TFLOP/s -> 0.156.
+    """
+    _, _, peak = _setup(accelerator, dtype, sparse)
+    return _out(_positive(flops, "flops") / (_positive(gpu_hours, "GPU-hours") * 3600.0 * peak))
+
+
+def time_from_gpu_hours(flops, gpu_hours, accelerator, n_gpus=1, dtype=DEFAULT_DTYPE,
+                        sparse=False, **kw) -> TrainingTime:
+    """A reported run (FLOP and GPU-hours): solve for MFU, then everything else follows."""
+    m = implied_mfu(flops, gpu_hours, accelerator, dtype, sparse)
+    if np.any(np.asarray(m) > 1):
+        raise InputError(f"{float(np.max(m)):.3g} MFU implied: that many FLOP cannot run in those "
+                         "GPU-hours at this peak (check the FLOP, GPU-hours, dtype or --sparse)")
+    return training_time(flops, accelerator, n_gpus, dtype, m, sparse,
+                         mfu_source="implied by the given GPU-hours", **kw)
+
+
+def budget_flops(accelerator, n_gpus, days, dtype=DEFAULT_DTYPE, mfu=None, sparse=False):
+    """The inverse: n_gpus x days x peak x MFU -> a FLOP budget (then plan a compute-optimal run)."""
+    _, _, peak = _setup(accelerator, dtype, sparse)
+    mfu = DEFAULT_MFU if mfu is None else mfu
+    return _out(_n_gpus(n_gpus) * _positive(days, "days") * SECONDS_PER_DAY * peak * _mfu(mfu))
+
+
+def hardware_plan(accelerator, n_gpus=1, days=None, dtype=DEFAULT_DTYPE, mfu=None, sparse=False,
+                  price=None, compute=None, n_params=None, n_tokens=None, loss=None,
+                  law=DEFAULT_LAW, **energy) -> Plan:
+    """A plan on accelerators. With days, n_gpus x days x peak x MFU is the compute budget (then
+    compute-optimal N, D and loss, or D = C/6N with n_params); without, the plan's run is timed."""
+    prefix = ""
+    if days is not None:
+        if compute is not None or loss is not None:
+            raise InputError("--days sets the compute budget: give it without --compute or --loss")
+        compute = budget_flops(accelerator, n_gpus, days, dtype, mfu, sparse)
+        prefix = (f"{n_gpus:,.0f} x {get_accelerator(accelerator).id} for {days:g} days = "
+                  f"{compute:.3g} FLOP; ")
+    p = make_plan(compute=compute, n_params=n_params, n_tokens=n_tokens, loss=loss, law=law)
+    t = training_time(p.compute.flops, accelerator, n_gpus, dtype, mfu, sparse, price, **energy)
+    return replace(p, derivation=prefix + p.derivation, hardware=t,
+                   assumptions=p.assumptions + t.assumptions)
