@@ -105,23 +105,39 @@ def kv_cache_bytes(n_layers, n_kv_heads, head_dim, tokens, batch=1, dtype="bf16"
 
 
 def activation_bytes_per_layer(seq, batch, d_model, n_heads, recompute="none", tp=1,
-                               dropout=True):
-    """Activations one transformer layer keeps for backward, 16-bit (Korthikanti et al. 2022, Table 2).
+                               dropout=True, n_kv_heads=None, head_dim=None, d_ff=None,
+                               gated=False):
+    """Activations one transformer layer keeps for backward, 16-bit (Korthikanti et al. 2022).
 
-    none: s b h (34 + 5 a s / h); selective (attention recomputed): 34 s b h; full: 2 s b h (only
-    the layer input). Tensor parallelism t with sequence parallelism divides each by t. Counts a
-    GPT layer with a 4h MLP; FlashAttention stores no s x s scores (as selective). dropout=False
-    drops the paper's three 1-byte masks and the attention-dropout output: s b h (32 + 2 a s / h).
+    With the defaults (MHA, head_dim = h/a, a 4h GELU MLP, dropout) this is the paper's Table 2:
+    none: s b h (34 + 5 a s / h); selective (attention scores recomputed): 34 s b h; full: 2 s b h
+    (the layer input only). Tensor parallelism t with sequence parallelism divides each by t.
+    The paper's itemisation (Sec. 4.1), generalised to GQA, any head_dim and a gated MLP:
+      attention  2sbh (QKV input) + 2sb(q + 2 kv) (Q, K, V) + 2sbq (projection input)
+                 + 2as^2b (softmax) [+ as^2b mask + 2as^2b dropout output + sbh mask]
+      MLP        2sbh (input) + 4 sb ff (GELU input, second input) or 8 sb ff gated (gate, up,
+                 act(gate), product) [+ sbh mask]
+      norms      2 x 2sbh
+    where q = a x head_dim, kv = kv_heads x head_dim; [..] only with dropout.
+    FlashAttention stores no s x s scores, as selective recomputation.
     """
     s, b, h = (np.asarray(x, dtype=float) for x in (seq, batch, d_model))
-    sbh = s * b * h
-    base, scores = (34, 5) if dropout else (32, 2)
+    a = np.asarray(n_heads, dtype=float)
+    hd = h / a if head_dim is None else np.asarray(head_dim, dtype=float)
+    kv = a if n_kv_heads is None else np.asarray(n_kv_heads, dtype=float)
+    ff = 4 * h if d_ff is None else np.asarray(d_ff, dtype=float)
+    q, k = a * hd, kv * hd
+    sb = s * b
+    linear = sb * (2 * h + 2 * (q + 2 * k) + 2 * q       # attention
+                   + 2 * h + (8 if gated else 4) * ff    # MLP
+                   + 4 * h + (2 * h if dropout else 0))  # norms, dropout masks
+    scores = (5 if dropout else 2) * a * s * sb
     if recompute == "none":
-        per = sbh * (base + scores * np.asarray(n_heads) * s / h)
+        per = linear + scores
     elif recompute == "selective":
-        per = base * sbh
+        per = linear
     elif recompute == "full":
-        per = 2 * sbh
+        per = 2 * sb * h
     else:
         raise unknown("recomputation", recompute, RECOMPUTE)
     return per / np.asarray(tp, dtype=float)
@@ -303,19 +319,23 @@ def _training_terms(shape: Shape, mode, dtype, optimizer, zero, dp, tp, pp, batc
                     2 * bytes_per_value(dtype) + master_bytes(dtype, optimizer) + per)))
     ones = np.ones_like(np.asarray(dp, dtype=float))
     act = activation_bytes_per_layer(seq, batch, shape.d_model, shape.n_heads, recompute, tp,
-                                     dropout)
+                                     dropout, shape.n_kv_heads, shape.head_dim, shape.d_ff,
+                                     shape.gated_mlp)
     states["activations"] = act * shape.n_layers * ones
     states["logits"] = logits_bytes(seq, batch, shape.vocab, tp) * ones
-    layer = ("with dropout (" if dropout else "without dropout (") + {
-        "none": "34 s b h + 5 a s^2 b" if dropout else "32 s b h + 2 a s^2 b",
-        "selective": "34 s b h" if dropout else "32 s b h", "full": "2 s b h, the input"}[recompute]
+    layer = {"none": f"its matmul, MLP and norm inputs + {5 if dropout else 2} a s^2 b of scores",
+             "selective": "its matmul, MLP and norm inputs (scores recomputed)",
+             "full": "2 s b h, its input"}[recompute]
+    kind = (f"{'GQA, ' if shape.n_kv_heads < shape.n_heads else ''}"
+            f"{'gated' if shape.gated_mlp else 'GELU'} MLP of {shape.d_ff}, "
+            f"{'with' if dropout else 'no'} dropout")
     notes = [note,
              f"ZeRO stage {zero} over {_scalar(dp)} data-parallel GPU(s); tensor parallel {tp}, "
              f"pipeline parallel {pp} (model states split tp x pp ways)",
              f"activations: Korthikanti et al. 2022, "
              f"{'no' if recompute == 'none' else recompute} recomputation, micro-batch "
-             f"{batch:g} x {seq:g} tokens, 16-bit, GPT-style layer {layer} per layer); 1F1B "
-             "pipeline: the first stage holds all layers' worth",
+             f"{batch:g} x {seq:g} tokens, 16-bit; per layer {layer} (Sec. 4.1 itemisation: "
+             f"{kind}); 1F1B pipeline: the first stage holds all layers' worth",
              "logits: fp32, 4 x seq x batch x vocab / tp bytes for the cross-entropy"]
     return states, notes
 
