@@ -20,15 +20,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scalinglab.errors import InputError, unknown
+from scalinglab.hardware import DTYPE_BYTES, get_accelerator, parse_dtype
 
 OVERHEAD_FRACTION = 0.10
 MAX_GPUS = 16_384  # search limit for min_gpus
 
-# Bits per stored value. nf4: 4-bit NormalFloat with double quantisation, 4 + 8/64 + 32/(64*256)
-# = 4.127 bits (Dettmers et al. 2023, QLoRA Sec. 3). GGUF block formats: bytes of one ggml block
-# x 8 / weights per block (llama.cpp ggml-common.h: block_q4_0 18 B / 32, block_q4_K 144 B / 256...).
+# Bits per stored value: the hardware module's dtypes, then formats that only store weights.
+# nf4: 4-bit NormalFloat with double quantisation, 4 + 8/64 + 32/(64*256) = 4.127 bits (Dettmers
+# et al. 2023, QLoRA Sec. 3). GGUF block formats: bytes of one ggml block x 8 / weights per block
+# (llama.cpp ggml-common.h: block_q4_0 18 B / 32, block_q4_K 144 B / 256, ...).
 BITS = {
-    "fp64": 64, "fp32": 32, "tf32": 32, "bf16": 16, "fp16": 16, "fp8": 8, "int8": 8, "int4": 4, "fp4": 4,
+    **{name: 8 * b for name, b in DTYPE_BYTES.items()},
     "nf4": 4 + 8 / 64 + 32 / (64 * 256),
     "q8_0": 8.5, "q5_1": 6.0, "q5_0": 5.5, "q4_1": 5.0, "q4_0": 4.5,
     "q6_k": 6.5625, "q5_k": 5.5, "q4_k": 4.5, "q3_k": 3.4375, "q2_k": 2.625,
@@ -70,8 +72,6 @@ def bits_per_value(dtype) -> float:
 
 def _canonical(dtype) -> str:
     """Aliases (bfloat16, float32, e4m3...) via the hardware module; unknown names suggest ours."""
-    from scalinglab.hardware import parse_dtype
-
     try:
         name = parse_dtype(dtype)
     except InputError:
@@ -453,8 +453,6 @@ def plan_memory(arch, gpu, n_gpus: int = 1, seq: int = 2048, **kw) -> MemoryEsti
     """Training memory for a plan: ARCH on n_gpus x GPU, bf16 mixed-precision AdamW, ZeRO-3
     (FSDP) across all of them, selective recomputation, micro-batch 1: the leanest usual
     data-parallel setup, so 'does not fit' means more GPUs or a smaller model, not a flag."""
-    from scalinglab.hardware import get_accelerator
-
     acc = get_accelerator(gpu)
     kw = {"zero": 3, "recompute": "selective", "batch": 1, **kw}
     return estimate(load_shape(arch), "train", gpu=acc.name, gpu_memory_bytes=acc.memory_bytes,
