@@ -389,21 +389,22 @@ def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_b
         raise InputError(f"training in {dtype} is not modelled: use bf16/fp16/fp32, or "
                          "--mode qlora for a 4-bit base")
     if training:
-        dp = n_gpus // (tp * pp)
-        args = (shape, mode, dtype, optimizer, zero)
-        tail = (tp, pp, batch, seq, recompute, rank, tuple(targets), dropout)
-        terms, notes = _training_terms(*args, dp, *tail)
-        grid, _ = _training_terms(*args, np.arange(1, MAX_GPUS // (tp * pp) + 1), *tail)
         unit = tp * pp
+
+        def terms_at(dp_):
+            return _training_terms(shape, mode, dtype, optimizer, zero, dp_, tp, pp, batch, seq,
+                                   recompute, rank, tuple(targets), dropout)
     else:
-        terms, notes = _inference_terms(shape, dtype, n_gpus // pp, pp, batch, context, kv_dtype)
-        grid, _ = _inference_terms(shape, dtype, np.arange(1, MAX_GPUS // pp + 1), pp, batch,
-                                   context, kv_dtype)
         unit = pp
+
+        def terms_at(tp_):
+            return _inference_terms(shape, dtype, tp_, pp, batch, context, kv_dtype)
+    terms, notes = terms_at(n_gpus // unit)
     terms = {k: float(v) for k, v in _with_overhead(terms, overhead).items()}
     min_gpus = None
-    if gpu_memory_bytes is not None:
-        per_gpu = sum(_with_overhead(grid, overhead).values())
+    if gpu_memory_bytes is not None:  # every degree 1..MAX_GPUS / unit at once
+        per_gpu = sum(_with_overhead(terms_at(np.arange(1, MAX_GPUS // unit + 1))[0],
+                                     overhead).values())
         ok = np.flatnonzero(per_gpu <= gpu_memory_bytes)
         min_gpus = int((ok[0] + 1) * unit) if ok.size else None
         notes.append("min_gpus: fewest GPUs that fit, adding " + (
