@@ -67,3 +67,116 @@ def test_bad_spec_is_input_error(kw):
     base = dict(d_model=64, n_layers=2, n_heads=4, n_kv_heads=2, vocab_size=100, d_ff=128)
     with pytest.raises(InputError):
         TransformerSpec(**{**base, **kw})
+
+
+# --- Hugging Face config.json files (tests/data/hf_configs, written by hand from the public configs)
+from pathlib import Path  # noqa: E402
+
+import json  # noqa: E402
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from scalinglab.architecture import MODEL_TYPES, spec_from_config  # noqa: E402
+
+CONFIGS = Path(__file__).parent / "data" / "hf_configs"
+
+# (file, total, active, non_embedding, rel) from the model cards / papers named alongside
+PUBLISHED_CONFIGS = [
+    ("llama-3-8b", 8_030_261_248, None, None, 0),
+    ("mistral-7b-v0.1", 7_241_732_096, None, None, 0),
+    ("mixtral-8x7b-v0.1", 46_702_792_704, 12_879_925_248, None, 0),
+    ("pythia-160m", 162_322_944, None, 85_056_000, 0),  # Pythia README table (Biderman et al. 2023)
+    ("bert-base-uncased", 109_482_240, None, None, 0),
+    ("qwen2.5-7b", 7.61e9, None, 6.53e9, 1e-3),        # Qwen2.5-7B model card: 7.61B, 6.53B non-emb.
+    ("qwen3-8b", 8.2e9, None, 6.95e9, 1e-2),           # Qwen3-8B model card: 8.2B, 6.95B non-emb.
+    ("qwen3-30b-a3b", 30.5e9, 3.3e9, 29.9e9, 2e-2),    # Qwen3-30B-A3B card: 30.5B, 3.3B active, 29.9B
+    ("qwen1.5-moe-a2.7b", 14.3e9, 2.7e9, None, 1e-2),  # Qwen1.5-MoE-A2.7B card: 14.3B total, 2.7B active
+    ("deepseek-v2-lite", 15.7e9, None, None, 1e-2),    # DeepSeek-V2-Lite card: 15.7B total
+    ("deepseek-v3", 671e9, 37e9, None, 2e-2),          # DeepSeek-V3 report: 671B total, 37B active
+    ("gemma-7b", 8.54e9, None, None, 1e-3),            # Gemma report Table 1 footnote: 8.54B
+    ("gemma-3-1b", 1.0e9, None, None, 1e-3),
+    ("phi-3-mini-4k", 3.8e9, None, None, 1e-2),        # Phi-3 report: 3.8B
+    ("gpt2-medium", 354_823_168, None, None, 0),       # HF openai-community/gpt2-medium (355M)
+]
+
+
+@pytest.mark.parametrize("file,total,active,non_emb,rel", PUBLISHED_CONFIGS)
+def test_hf_configs_match_published_counts(file, total, active, non_emb, rel):
+    c = count_params(load_spec(CONFIGS / f"{file}.json"))
+    assert c.total == pytest.approx(total, rel=rel, abs=0)
+    if active:
+        assert c.active == pytest.approx(active, rel=rel, abs=0)
+    if non_emb:
+        assert c.non_embedding == pytest.approx(non_emb, rel=rel, abs=0)
+
+
+def test_every_required_model_type_is_read():
+    need = {"llama", "mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma",
+            "gemma2", "gemma3_text", "gemma3", "phi3", "gpt2", "gpt_neox", "olmo", "olmo2",
+            "deepseek_v2", "deepseek_v3", "bert"}
+    assert need <= set(MODEL_TYPES)
+    seen = {json.loads(p.read_text())["model_type"] for p in CONFIGS.glob("*.json")}
+    assert need - {"gemma3"} <= seen | {"gemma3"}
+
+
+def test_config_fixture_equals_preset():
+    assert count_params(load_spec(CONFIGS / "deepseek-v3.json")).total == \
+        count_params(load_spec("deepseek-v3")).total == 671_026_419_200
+
+
+def test_deepseek_v3_breakdown():
+    c = count_params(load_spec("deepseek-v3"))
+    # 58 MoE layers x 256 routed experts x 3 x 7168 x 2048
+    assert c.breakdown["experts"] == 58 * 256 * 3 * 7168 * 2048
+    assert c.active_breakdown["experts"] == 58 * 8 * 3 * 7168 * 2048
+    assert c.breakdown["router"] == 58 * (256 * 7168 + 256)
+
+
+def test_missing_field_names_it():
+    with pytest.raises(InputError, match="hidden_size"):
+        spec_from_config({"model_type": "llama", "num_hidden_layers": 2})
+
+
+def test_unsupported_model_type_names_it():
+    with pytest.raises(InputError, match="model_type 'mamba'"):
+        spec_from_config({"model_type": "mamba", "hidden_size": 8})
+
+
+# --- invariants ---------------------------------------------------------------------------------
+dims = st.sampled_from([32, 64, 128, 256])
+
+
+@st.composite
+def specs(draw):
+    heads = draw(st.sampled_from([1, 2, 4, 8]))
+    return TransformerSpec(d_model=draw(dims), n_layers=draw(st.integers(1, 8)), n_heads=heads,
+                           n_kv_heads=draw(st.sampled_from([h for h in (1, 2, 4, 8) if heads % h == 0])),
+                           vocab_size=draw(st.integers(1, 5000)), d_ff=draw(st.integers(1, 1024)),
+                           gated_mlp=draw(st.booleans()), tied_embeddings=draw(st.booleans()),
+                           norm=draw(st.sampled_from(["layernorm", "rmsnorm", "nonparametric"])),
+                           attn_bias=draw(st.sampled_from(["none", "qkv", "all"])),
+                           mlp_bias=draw(st.booleans()), qk_norm=draw(st.sampled_from(["none", "head", "full"])))
+
+
+@settings(max_examples=60, deadline=None)
+@given(specs(), st.integers(1, 4))
+def test_count_invariants(spec, k):
+    c = count_params(spec)
+    assert sum(c.breakdown.values()) == c.total == c.active
+    assert count_params(spec.with_(n_layers=spec.n_layers + k)).total > c.total
+    assert count_params(spec.with_(d_ff=spec.d_ff + k)).total > c.total
+    untied = count_params(spec.with_(tied_embeddings=False)).total
+    assert untied - count_params(spec.with_(tied_embeddings=True)).total == spec.vocab_size * spec.d_model
+    # MQA <= GQA <= MHA
+    assert count_params(spec.with_(n_kv_heads=1)).total <= c.total <= count_params(
+        spec.with_(n_kv_heads=spec.n_heads)).total
+
+
+@settings(max_examples=40, deadline=None)
+@given(specs(), st.integers(2, 16), st.data())
+def test_moe_active_le_total(spec, n_experts, data):
+    top_k = data.draw(st.integers(1, n_experts))
+    moe = spec.with_(n_experts=n_experts, top_k=top_k, d_ff_expert=data.draw(st.integers(1, 512)))
+    c = count_params(moe)
+    assert c.active <= c.total
+    assert (c.active == c.total) == (top_k == n_experts)

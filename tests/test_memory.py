@@ -309,17 +309,17 @@ def test_cli_memory_bad_input_is_one_line(cli, args):
 
 
 def test_plan_memory_section_flags_a_plan_that_cannot_fit(cli):
-    d = cli("plan", "--params", "7B", "--tokens", "2T", "--arch", "llama-2-7b", "--gpu", "a10",
+    d = cli("plan", "--tokens", "2T", "--arch", "llama-2-7b", "--gpu", "a10",
             "--n-gpus", "8", "--json").json["memory"]
     assert d["fits"] is False and d["min_gpus"] == 10 and d["parallel"]["zero"] == 3
-    r = cli("plan", "--params", "7B", "--tokens", "2T", "--arch", "llama-2-7b", "--gpu", "a10",
+    r = cli("plan", "--tokens", "2T", "--arch", "llama-2-7b", "--gpu", "a10",
             "--n-gpus", "8")
     assert r.code == 0 and "THIS PLAN CANNOT FIT" in r.out
-    d = cli("plan", "--params", "7B", "--tokens", "2T", "--arch", "llama-2-7b", "--gpu", "h100",
+    d = cli("plan", "--tokens", "2T", "--arch", "llama-2-7b", "--gpu", "h100",
             "--n-gpus", "8", "--json").json["memory"]
     assert d["fits"] is True
     assert cli("plan", "--params", "7B", "--tokens", "2T", "--json").json["memory"] is None
-    assert_one_line_error(cli("plan", "--params", "7B", "--arch", "llama-2-7b", "--gpu", "z100"))
+    assert_one_line_error(cli("plan", "--tokens", "2T", "--arch", "llama-2-7b", "--gpu", "z100"))
 
 
 def test_cli_no_dropout_uses_32_sbh(cli):  # Korthikanti's itemisation less the dropout terms

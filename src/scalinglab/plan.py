@@ -57,6 +57,7 @@ class Plan:
     losses: dict  # law id -> {"loss", "terms"}
     ratio: RatioCheck
     assumptions: tuple = field(default=())
+    arch: dict | None = None  # the architecture behind an exact N (--arch)
     hardware: object = None  # training.TrainingTime when planned on accelerators
     memory: object = None  # memory.MemoryEstimate (plan_memory) when an architecture and GPU are given
 
@@ -72,7 +73,8 @@ class Plan:
                 "loss": self.loss, "losses": self.losses, "ratio": self.ratio.to_dict(),
                 "assumptions": list(self.assumptions),
                 "memory": self.memory.to_dict() if self.memory is not None else None,
-                **({"hardware": self.hardware.to_dict()} if self.hardware is not None else {})}
+                **({"hardware": self.hardware.to_dict()} if self.hardware is not None else {}),
+                **({"arch": self.arch} if self.arch else {})}
 
 
 def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
@@ -107,9 +109,17 @@ def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
                      "--compute or --loss (got " + (", ".join(sorted(given)) or "nothing") + ")")
 
 
-def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW) -> Plan:
-    """Fill in a plan. Numbers in base units (FLOP, parameters, tokens, nats)."""
+def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW,
+              arch=None) -> Plan:
+    """Fill in a plan. Numbers in base units (FLOP, parameters, tokens, nats).
+
+    arch: a preset name or config.json path; its exact (active) parameter count becomes N."""
     law = get_law(law) if isinstance(law, str) else law
+    arch_info = None
+    if arch is not None:
+        from scalinglab.architecture.plan import arch_for_plan
+
+        n_params, arch_info = arch_for_plan(arch, n_params)
     n, d, how = _solve(law, compute, n_params, n_tokens, loss)
     n, d = float(n), float(d)
     flops = training_flops(n, d)
@@ -124,4 +134,7 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
         "C4 for muennighoff2023); losses from different data are not comparable",
         "20:1: Chinchilla's empirical ratio (70B on 1.4T tokens), not a law",
     )
-    return Plan(law.id, how, n, d, flops, losses, ratio_check(n, d, law), assumptions)
+    if arch_info:
+        assumptions += tuple(arch_info["assumptions"])
+        how = f"N = {arch_info['name']} (exact); {how}"
+    return Plan(law.id, how, n, d, flops, losses, ratio_check(n, d, law), assumptions, arch_info)

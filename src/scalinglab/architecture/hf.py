@@ -32,8 +32,8 @@ class _Config:
 
 def _decoder(c: _Config, tie_default: bool = False, **kw) -> dict:
     """The fields every decoder-only config shares (Llama naming)."""
-    h = c("num_attention_heads")
     d = c("hidden_size")
+    h = c("num_attention_heads")
     return dict(d_model=d, n_layers=c("num_hidden_layers"), n_heads=h, vocab_size=c("vocab_size"),
                 d_ff=c("intermediate_size"), n_kv_heads=c("num_key_value_heads", h),
                 head_dim=c("head_dim", d // h), tied_embeddings=bool(c("tie_word_embeddings", tie_default)),
@@ -157,7 +157,7 @@ READERS = {
     "gemma3_text": (_gemma3_text, _GEMMA3_TEXT), "gemma3": (_gemma3_text, _GEMMA3_TEXT),
     "phi3": (_phi3, {}), "gpt2": (_gpt2, {}), "gpt_neox": (_gpt_neox, {}), "olmo": (_olmo, {}),
     "olmo2": (_olmo2, {}), "deepseek_v2": (lambda c: _deepseek(c, False), {}),
-    "deepseek_v3": (lambda c: _deepseek(c, False), {}), "bert": (_bert, {}),
+    "deepseek_v3": (lambda c: _deepseek(c, True), {}), "bert": (_bert, {}),
 }
 MODEL_TYPES = tuple(sorted(READERS))
 

@@ -1,8 +1,7 @@
 """Named architectures (data/architectures.toml) and load_spec: a preset name or a config.json path."""
 
-import tomllib
+import json
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
 
 from scalinglab.architecture.hf import load_config, spec_from_config
@@ -14,9 +13,14 @@ def _key(name: str) -> str:
     return "-".join(str(name).strip().lower().replace("_", " ").split())
 
 
+DATA = Path(__file__).resolve().parents[1] / "data" / "architectures.toml"
+
+
 @cache
 def _rows() -> dict:
-    return tomllib.loads(files("scalinglab.data").joinpath("architectures.toml").read_text())
+    import tomllib
+
+    return tomllib.loads(DATA.read_text())
 
 
 def _spec(name: str, row: dict) -> TransformerSpec:
@@ -27,19 +31,43 @@ def _spec(name: str, row: dict) -> TransformerSpec:
     raise InputError(f"preset {name}: needs a [config] or [spec] table")
 
 
-PRESETS: dict[str, TransformerSpec] = {name: _spec(name, row) for name, row in _rows().items()}
-ALIASES: dict[str, str] = {_key(a): name for name, row in _rows().items() for a in row.get("aliases", ())}
-PUBLISHED: dict[str, dict] = {name: {k: row[k] for k in ("published", "published_active") if k in row}
-                              for name, row in _rows().items()}
+@cache
+def _tables() -> dict:
+    """PRESETS (name -> TransformerSpec), ALIASES (alias -> name), PUBLISHED (name -> counts)."""
+    rows = _rows()
+    return {"PRESETS": {name: _spec(name, row) for name, row in rows.items()},
+            "ALIASES": {_key(a): name for name, row in rows.items() for a in row.get("aliases", ())},
+            "PUBLISHED": {name: {k: row[k] for k in ("published", "published_active") if k in row}
+                          for name, row in rows.items()}}
+
+
+def __getattr__(name: str):
+    """PRESETS, ALIASES and PUBLISHED are read on first use, so importing the CLI stays cheap."""
+    if name in ("PRESETS", "ALIASES", "PUBLISHED"):
+        return _tables()[name]
+    raise AttributeError(name)
 
 
 def get_preset(name: str) -> TransformerSpec:
     """A preset by name or alias (case, '_' and ' ' ignored); unknown -> InputError with suggestions."""
-    k = _key(name)
-    k = ALIASES.get(k, k)
-    if k not in PRESETS:
-        raise unknown("architecture", name, list(PRESETS))
-    return PRESETS[k]
+    presets, k = _tables()["PRESETS"], _key(name)
+    k = _tables()["ALIASES"].get(k, k)
+    if k not in presets:
+        raise unknown("architecture", name, list(presets))
+    return presets[k]
+
+
+def load_config_dict(name_or_path) -> dict:
+    """The Hugging Face config dict behind a preset name or a config.json path (for --exact)."""
+    s = str(name_or_path)
+    if s.endswith(".json") or Path(s).is_dir() or Path(s).is_file():
+        p = Path(s) / "config.json" if Path(s).is_dir() else Path(s)
+        load_config(p)  # validates, with the same errors as load_spec
+        return json.loads(p.read_text())
+    name = get_preset(s).name
+    if "config" not in _rows()[name]:
+        raise InputError(f"preset {name} has no Hugging Face config (no transformers model to build)")
+    return dict(_rows()[name]["config"])
 
 
 def load_spec(name_or_path) -> TransformerSpec:

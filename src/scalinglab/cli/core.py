@@ -73,11 +73,22 @@ def optimal(
 
 @app.command()
 def flops(
-    n_params: Annotated[str, typer.Argument(help="Parameters N, e.g. 1.7T.")],
-    n_tokens: Annotated[str, typer.Argument(help="Training tokens D, e.g. 13T.")],
+    n_params: Annotated[Optional[str], typer.Argument(help="Parameters N, e.g. 1.7T (with --arch: "
+                                                           "optional, D alone will do).")] = None,
+    n_tokens: Annotated[Optional[str], typer.Argument(help="Training tokens D, e.g. 13T.")] = None,
+    arch: Annotated[Optional[str], typer.Option("--arch", help="Exact N and FLOPs from a preset or "
+                                                               "config.json (see `params`).")] = None,
+    convention: Annotated[str, typer.Option("--convention", help="6N, kaplan, palm, chinchilla, "
+                                                                 "megatron, matmul (all but 6N need --arch).")] = "6N",
+    seq_len: Annotated[str, typer.Option("--seq-len", help="Sequence length, with --arch.")] = "2048",
     json: Json = False,
 ):
     """Training FLOP: C = 6ND (2ND forward + 4ND backward), and PF-days."""
+    if arch is not None or convention.lower() != "6n":
+        from scalinglab.cli.arch import arch_flops
+        return arch_flops(n_params, n_tokens, arch, convention, seq_len, json)
+    if n_params is None or n_tokens is None:
+        raise InputError("give N and D (e.g. flops 70B 15T), or D with --arch")
     f = training_flops(parse_number(n_params, "N (parameters)"), parse_number(n_tokens, "D (tokens)"))
     if json:
         return print_json(f.to_dict())

@@ -29,16 +29,23 @@ def plan_cmd(
     mfu: hw.MfuOpt = None,
     sparse: hw.SparseOpt = False,
     price: hw.PriceOpt = None,
-    arch: Annotated[Optional[str], typer.Option("--arch", help="Architecture preset or "
-                                                               "config.json (memory check).")] = None,
+    arch: Annotated[Optional[str], typer.Option("--arch", help="N from an architecture: preset or "
+                                                               "config.json (exact count); with "
+                                                               "--gpu, a memory check.")] = None,
     json: Json = False,
 ):
     """A whole training plan: N, D, FLOP, PF-days, loss under every law, the 20:1 check."""
+    n_params = parse_number(params, "--params") if params is not None else None
+    arch_kw = {"arch": arch} if arch is not None and gpu is None else {}
+    if arch is not None and gpu is not None:  # training.hardware_plan takes no arch (yet): exact N
+        from scalinglab.architecture.plan import arch_for_plan
+
+        n_params = arch_for_plan(arch, n_params)[0]
     p = hw.plan_args(make_plan, gpu, n_gpus, days, dtype, mfu, sparse, price)(
         compute=parse_flops(compute) if compute is not None else None,
-        n_params=parse_number(params, "--params") if params is not None else None,
+        n_params=n_params,
         n_tokens=parse_number(tokens, "--tokens") if tokens is not None else None,
-        loss=target_loss, law=law,
+        loss=target_loss, law=law, **arch_kw,
     )
     if arch is not None and gpu is not None:
         from dataclasses import replace
@@ -51,7 +58,8 @@ def plan_cmd(
     c = p.compute
     console.print(f"[bold]Plan[/bold]: {p.derivation}")
     console.print(kv(None, [
-        ("model", f"{format_count(p.n_params)} parameters"),
+        ("model", f"{format_count(p.n_params)} parameters"
+                  + (f" ({p.arch['name']}, exact: {p.arch['n_params']:,})" if p.arch else "")),
         ("data", f"{format_count(p.n_tokens)} tokens ({p.n_tokens / p.n_params:,.1f} per param)"),
         ("compute", f"{format_flops(c.flops)} = {format_pf_days(c.pf_days)}  "
                     f"(forward {format_flops(c.forward_flops)}, backward {format_flops(c.backward_flops)})"),

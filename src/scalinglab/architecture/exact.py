@@ -1,0 +1,122 @@
+"""The optional `--exact` path: build the model with transformers on the meta device (no weights,
+no network), count numel, and measure one forward + backward with torch's FlopCounterMode.
+
+Needs the `hf` extra (torch + transformers). Attention runs as plain matmuls ("eager") and MoE
+experts as batched matmuls over each token's top-k, so the counter sees every matmul.
+"""
+
+import os
+import time
+from dataclasses import dataclass
+
+from scalinglab.architecture.flops import flops_per_token
+from scalinglab.architecture.hf import spec_from_config
+from scalinglab.architecture.params import count_params
+from scalinglab.errors import InputError
+
+INSTALL = ("--exact needs torch and transformers: install a CPU torch first "
+           "(pip install torch==2.13.0 or --index-url https://download.pytorch.org/whl/cpu), "
+           "then pip install 'scalinglab[hf]'")
+
+
+def _import():
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        import torch
+        import transformers
+    except ImportError:
+        raise InputError(INSTALL) from None
+    transformers.logging.set_verbosity_error()
+    return torch, transformers
+
+
+def build_model(cfg: dict, device: str = "meta"):
+    """A transformers model from a config dict, on `device` (meta: no memory, no weights)."""
+    torch, transformers = _import()
+    cfg = dict(cfg)
+    model_type = cfg.pop("model_type")
+    if model_type == "gemma3":  # the language model of the multimodal wrapper
+        model_type, cfg = "gemma3_text", dict(cfg.get("text_config", {}))
+        cfg.pop("model_type", None)
+    conf = transformers.AutoConfig.for_model(model_type, attn_implementation="eager",
+                                             experts_implementation="batched_mm", **cfg)
+    auto = transformers.AutoModel if model_type == "bert" else transformers.AutoModelForCausalLM
+    with torch.device(device):
+        return auto.from_config(conf)
+
+
+def numel(model) -> int:
+    """Parameters (shared ones once) plus persistent floating-point buffers (saved in checkpoints,
+    e.g. DeepSeek-V3's router score-correction bias)."""
+    saved = set(model.state_dict())
+    return (sum(p.numel() for p in model.parameters())
+            + sum(b.numel() for k, b in model.named_buffers() if k in saved and b.is_floating_point()))
+
+
+def measure_flops(model, seq_len: int, batch: int = 1) -> float:
+    """FLOP of one forward + backward over batch x seq_len tokens, per token (FlopCounterMode)."""
+    torch, _ = _import()
+    from torch.utils.flop_counter import FlopCounterMode
+
+    device = next(model.parameters()).device
+    ids = torch.zeros((batch, seq_len), dtype=torch.long, device=device)
+    if device.type != "meta":
+        ids = torch.randint(0, model.config.vocab_size, (batch, seq_len), device=device)
+    with FlopCounterMode(display=False) as counter:
+        out = model(input_ids=ids)
+        if hasattr(out, "logits"):
+            loss = out.logits.float().sum()
+        else:  # encoder: the pooler's output joins the loss so its backward runs too
+            loss = out.last_hidden_state.float().sum() + out.pooler_output.float().sum()
+        loss.backward()
+    return counter.get_total_flops() / (batch * seq_len)
+
+
+@dataclass(frozen=True)
+class ExactCount:
+    """transformers' numel and FlopCounterMode, next to the closed form."""
+
+    name: str
+    numel: int
+    closed_form: int
+    flop_counter_per_token: float | None
+    closed_form_per_token: float | None
+    seq_len: int
+    seconds: float
+    versions: dict
+    flop_error: str = ""
+
+    @property
+    def match(self) -> bool:
+        return self.numel == self.closed_form
+
+    def to_dict(self) -> dict:
+        ratio = (self.closed_form_per_token / self.flop_counter_per_token
+                 if self.flop_counter_per_token else None)
+        return {"name": self.name, "numel": self.numel, "closed_form": self.closed_form,
+                "match": self.match, "seq_len": self.seq_len,
+                "flop_counter_training_per_token": self.flop_counter_per_token,
+                "closed_form_training_per_token": self.closed_form_per_token,
+                "closed_form_over_counter": ratio, "flop_error": self.flop_error or None,
+                "seconds": self.seconds, "versions": self.versions}
+
+
+def exact_count(cfg: dict, name: str = "", seq_len: int = 256, flops: bool = True) -> ExactCount:
+    """Build `cfg` on the meta device; count numel and (optionally) measure training FLOP/token."""
+    torch, transformers = _import()
+    t = time.perf_counter()
+    spec = spec_from_config(cfg, name=name)
+    model = build_model(cfg)
+    n = numel(model)
+    measured, closed, error = None, None, ""
+    if flops:
+        closed = flops_per_token(spec, "matmul", seq_len).training
+        if spec.encoder_only:  # BERT: the pooler runs on one token per sequence
+            closed += 6.0 * spec.d_model * spec.d_model / seq_len
+        try:  # older transformers route MoE tokens with data-dependent ops the meta device lacks
+            measured = measure_flops(model, seq_len)
+        except Exception as e:  # noqa: BLE001  (report it next to the count, do not fail the count)
+            error = f"{type(e).__name__}: {' '.join(str(e).split())[:160]}"
+    return ExactCount(spec.name, n, count_params(spec).total, measured, closed, seq_len,
+                      time.perf_counter() - t,
+                      {"torch": torch.__version__, "transformers": transformers.__version__}, error)

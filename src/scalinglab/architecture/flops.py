@@ -1,0 +1,185 @@
+"""FLOPs per token and per run from a TransformerSpec, under named conventions.
+
+A multiply-add is 2 FLOP. Per token, forward, at sequence length T (L layers, h query heads):
+
+  projections  2 x (attention weight matrices)              QKV, output (MLA: its low-rank pairs)
+  mlp          2 x (dense MLP, router, shared and top_k routed expert matrices)
+  head         2 V d                                         logits (none for encoder-only)
+  attention    2 L T h (d_qk + d_v)                          QK^T and softmax @ V, full T x T
+  softmax      3 L h T                                       Chinchilla App. F only
+  embeddings   2 V d                                         Chinchilla App. F only (a lookup)
+
+Conventions (training = forward + backward, backward = 2 x forward):
+  6N          6 N, N = active parameters incl. embeddings (Kaplan 2020 Sec. 2.1; Hoffmann 2022)
+  kaplan      6 N_nonemb + 6 L T d_attn (Kaplan et al. 2020, Table 1: only QK^T is counted)
+  palm        6 N + 12 L H Q T, N without position tables (Chowdhery et al. 2022, App. B; nanoGPT MFU)
+  chinchilla  3 x (embeddings + projections + attention + softmax + mlp + head) (Hoffmann 2022, App. F)
+  megatron    3 x (projections + mlp + head + attention / 2): causal masks halve attention
+              (Megatron-LM num_floating_point_operations; Narayanan et al. 2021)
+  matmul      3 x (projections + mlp + head + attention): every matmul a dense kernel runs, which is
+              what torch's FlopCounterMode counts (SDPA computes the masked half too)
+Hardware FLOPs add recomputation: full (one more forward) or selective (attention core again,
+Korthikanti et al. 2022).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from scalinglab.architecture.params import attention_params, count_params, mlp_params
+from scalinglab.architecture.spec import TransformerSpec
+from scalinglab.compute import TrainingFlops
+from scalinglab.errors import InputError, unknown
+
+CONVENTIONS = ("6N", "kaplan", "palm", "chinchilla", "megatron", "matmul")
+RECOMPUTE = ("none", "selective", "full")
+DEFAULT_SEQ_LEN = 2048
+FORMULAS = {
+    "6N": "6 N (N = active parameters, embeddings included)",
+    "kaplan": "6 N_nonemb + 6 n_layer n_ctx d_attn (Kaplan et al. 2020, Table 1)",
+    "palm": "6 N + 12 L H Q T (PaLM App. B; N without position tables)",
+    "chinchilla": "3 x forward of Hoffmann et al. 2022 App. F (embeddings, QKV, QK^T, softmax, "
+                  "softmax@V, output, MLP, logits)",
+    "megatron": "3 x (2 x matmul weights + causal-halved attention) (Megatron-LM)",
+    "matmul": "3 x (2 x matmul weights + full T x T attention) (what FlopCounterMode counts)",
+}
+
+
+def _convention(name: str) -> str:
+    for c in CONVENTIONS:
+        if str(name).lower() == c.lower():
+            return c
+    raise unknown("FLOP convention", name, CONVENTIONS)
+
+
+def _bias_free(spec: TransformerSpec) -> TransformerSpec:
+    return spec.with_(attn_bias="none", mlp_bias=False, qk_norm="none",
+                      norm="nonparametric" if spec.mla else spec.norm)
+
+
+def matmul_weights(spec: TransformerSpec) -> dict:
+    """Weights that multiply each token's activations (active experts only), by part."""
+    s = _bias_free(spec)
+    d = spec.d_model
+    proj = attention_params(s.with_(norm="nonparametric"))
+    n_moe = spec.n_moe_layers
+    moe = (spec.top_k * mlp_params(s, spec.d_ff_expert) + spec.n_shared_experts
+           * mlp_params(s, spec.d_ff_shared) + d * spec.n_experts
+           + (d if spec.shared_expert_gate else 0)) if spec.is_moe else 0
+    return {"projections": spec.n_layers * proj,
+            "mlp": (spec.n_layers - n_moe) * mlp_params(s, spec.d_ff) + n_moe * moe,
+            "head": 0 if spec.encoder_only else spec.vocab_size * d}
+
+
+def forward_terms(spec: TransformerSpec, seq_len=DEFAULT_SEQ_LEN) -> dict:
+    """Forward FLOP per token by term (arrays when seq_len is an array)."""
+    t = np.asarray(seq_len, dtype=float)
+    if np.any(t <= 0) or not np.all(np.isfinite(t)):
+        raise InputError(f"sequence length must be positive, got {seq_len!r}")
+    w = matmul_weights(spec)
+    L, h = spec.n_layers, spec.n_heads
+    return {"embeddings": 2.0 * spec.vocab_size * spec.d_model,
+            "projections": 2.0 * w["projections"], "mlp": 2.0 * w["mlp"], "head": 2.0 * w["head"],
+            "attention": 2.0 * L * t * h * (spec.qk_head_dim + spec.v_dim),
+            "softmax": 3.0 * L * h * t}
+
+
+@dataclass(frozen=True)
+class FlopCount:
+    """Training FLOP per token of one architecture under one convention."""
+
+    name: str
+    convention: str
+    seq_len: float
+    n_params: float  # the N this convention counts
+    forward: float   # per token
+    backward: float  # per token
+    recompute: str = "none"
+    recompute_extra: float = 0.0  # per token, hardware only
+
+    @property
+    def training(self) -> float:
+        """Model FLOP per token (forward + backward)."""
+        return self.forward + self.backward
+
+    @property
+    def hardware(self) -> float:
+        """Hardware FLOP per token: model FLOP plus recomputation."""
+        return self.training + self.recompute_extra
+
+    @property
+    def per_param(self) -> float:
+        """Training FLOP per token per N: 6 under 6N."""
+        return self.training / self.n_params
+
+    def run(self, n_tokens) -> TrainingFlops:
+        """The whole run for n_tokens (compute.TrainingFlops, convention named)."""
+        d = float(n_tokens)
+        return TrainingFlops(self.n_params, d, self.forward * d, self.backward * d,
+                             convention=self.convention)
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "convention": self.convention, "formula": FORMULAS[self.convention],
+                "seq_len": self.seq_len, "n_params": self.n_params,
+                "forward_per_token": self.forward, "backward_per_token": self.backward,
+                "training_per_token": self.training, "hardware_per_token": self.hardware,
+                "recompute": self.recompute, "per_param": self.per_param}
+
+
+def flops_per_token(spec: TransformerSpec, convention: str = "megatron", seq_len=DEFAULT_SEQ_LEN,
+                    recompute: str = "none") -> FlopCount:
+    """Training FLOP per token under a named convention (see the module docstring)."""
+    conv = _convention(convention)
+    if recompute not in RECOMPUTE:
+        raise unknown("recomputation", recompute, RECOMPUTE)
+    c = count_params(spec)
+    f = forward_terms(spec, seq_len)
+    matmul = f["projections"] + f["mlp"] + f["head"]
+    pos = spec.max_positions * spec.d_model if spec.positions == "learned" else 0
+    t = np.asarray(seq_len, dtype=float)
+    dattn = spec.n_heads * spec.qk_head_dim
+    n, fwd = {
+        "6N": (c.active, 2.0 * c.active),
+        "kaplan": (c.active - (c.total - c.non_embedding), 2.0 * (c.active - (c.total - c.non_embedding))
+                   + 2.0 * spec.n_layers * t * dattn),
+        "palm": (c.active - pos, 2.0 * (c.active - pos) + f["attention"]),
+        "chinchilla": (c.active, f["embeddings"] + matmul + f["attention"] + f["softmax"]),
+        "megatron": (c.active, matmul + f["attention"] / 2),
+        "matmul": (c.active, matmul + f["attention"]),
+    }[conv]
+    attn_fwd = f["attention"] / (2 if conv == "megatron" else 1)
+    extra = {"none": 0.0, "full": fwd, "selective": attn_fwd + f["softmax"]}[recompute]
+    out = lambda x: float(x) if np.ndim(x) == 0 else x  # noqa: E731
+    return FlopCount(spec.name, conv, out(t), float(n), out(fwd), out(2 * fwd), recompute, out(extra))
+
+
+def training_flops_arch(spec: TransformerSpec, n_tokens, convention: str = "megatron",
+                        seq_len=DEFAULT_SEQ_LEN) -> TrainingFlops:
+    """Training FLOP for n_tokens under a convention, as compute.TrainingFlops."""
+    return flops_per_token(spec, convention, seq_len).run(n_tokens)
+
+
+@dataclass(frozen=True)
+class InferenceFlops:
+    """Forward FLOP for a prompt of `context` tokens (prefill) and per generated token after it."""
+
+    name: str
+    context: float
+    prefill: float            # whole prompt, causal attention
+    decode_per_token: float   # one new token attending to `context` cached tokens
+    n_params: float
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "context": self.context, "prefill_flops": self.prefill,
+                "decode_flops_per_token": self.decode_per_token, "n_params": self.n_params,
+                "decode_per_param": self.decode_per_token / self.n_params}
+
+
+def inference_flops_arch(spec: TransformerSpec, context=DEFAULT_SEQ_LEN) -> InferenceFlops:
+    """Prefill: T (2W) + causal attention over T^2/2 pairs; decode at context T: 2W + attention over T."""
+    f = forward_terms(spec, context)
+    t = np.asarray(context, dtype=float)
+    matmul = f["projections"] + f["mlp"] + f["head"]
+    out = lambda x: float(x) if np.ndim(x) == 0 else x  # noqa: E731
+    return InferenceFlops(spec.name, out(t), out(t * matmul + t * f["attention"] / 2),
+                          out(matmul + f["attention"]), float(count_params(spec).active))

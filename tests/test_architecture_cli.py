@@ -1,0 +1,117 @@
+"""CLI: `params`, `flops --arch`, `plan --arch`: JSON keys, tables, one-line errors."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_one_line_error, run_subprocess
+
+CONFIGS = Path(__file__).parent / "data" / "hf_configs"
+
+
+def test_params_json_keys(cli):
+    r = cli("params", "llama-3-8b", "--json")
+    assert r.code == 0
+    d = r.json
+    assert set(d) >= {"total", "active", "non_embedding", "breakdown", "flops_per_token", "assumptions"}
+    assert d["total"] == 8_030_261_248 and d["exact"] is None
+    assert d["flops_per_token"]["6N"]["training_per_token"] == 6 * 8_030_261_248
+
+
+def test_params_config_json_mixtral(cli):
+    d = cli("params", CONFIGS / "mixtral-8x7b-v0.1.json", "--json").json
+    assert (d["total"], d["active"]) == (46_702_792_704, 12_879_925_248)
+
+
+def test_params_human(cli):
+    r = cli("params", "deepseek-v3")
+    assert r.code == 0
+    for word in ("671,026,419,200", "active", "experts", "Assumptions", "megatron", "non-embedding"):
+        assert word in r.out
+
+
+def test_params_from_flags(cli):
+    # Llama-2-7B from its shape alone
+    d = cli("params", "--d-model", "4096", "--layers", "32", "--heads", "32", "--d-ff", "11008",
+            "--vocab", "32000", "--json").json
+    assert d["total"] == 6_738_415_616
+
+
+def test_params_preset_with_override(cli):
+    d = cli("params", "llama-3-8b", "--layers", "16", "--json").json
+    assert d["total"] < 8_030_261_248 and "(modified)" in d["name"]
+
+
+def test_params_list(cli):
+    d = cli("params", "--list", "--json").json
+    names = {p["name"] for p in d["presets"]}
+    assert {"llama-3-8b", "mixtral-8x7b", "deepseek-v3", "gpt-2", "palm-540b"} <= names
+
+
+def test_flops_arch(cli):
+    d = cli("flops", "15T", "--arch", "llama-3-8b", "--json").json
+    assert d["flops"] == pytest.approx(6 * 8_030_261_248 * 15e12)
+    assert set(d) >= {"flops", "forward_flops", "backward_flops", "pf_days", "conventions"}
+    d2 = cli("flops", "8B", "15T", "--arch", "llama-3-8b", "--convention", "megatron", "--json").json
+    assert d2["convention"] == "megatron" and d2["n_params_given"] == 8e9
+    assert d2["flops"] == pytest.approx(d["conventions"]["megatron"]["flops"])
+    r = cli("flops", "15T", "--arch", "mixtral")
+    assert r.code == 0 and "chinchilla" in r.out and "Assumptions" in r.out
+
+
+def test_plan_arch(cli):
+    d = cli("plan", "--arch", "llama-3-70b", "--tokens", "15T", "--json").json
+    assert d["n_params"] == 70_553_706_496
+    assert d["arch"]["name"] == "llama-3-70b"
+    assert any("exact" in a for a in d["assumptions"])
+    assert "70,553,706,496" in cli("plan", "--arch", "llama-3-70b", "--tokens", "15T").out
+
+
+@pytest.mark.parametrize("args", [
+    ("params", "llama-9-8b"), ("params",), ("params", "--d-model", "64"),
+    ("params", "llama-3-8b", "--seq-len", "0"), ("params", "llama-3-8b", "--seq-len", "1.5"),
+    ("params", "llama-3-8b", "--heads", "7"), ("params", "/nonexistent/config.json"),
+    ("params", "gpt-3-175b", "--exact"),
+    ("flops", "15T", "--arch", "nope"), ("flops", "1T", "2T", "--convention", "palm"),
+    ("flops", "15T", "--arch", "gpt2", "--convention", "plam"), ("flops", "--arch", "gpt2"),
+    ("flops", "1T"),
+    ("plan", "--arch", "llama-3-8b", "--params", "8B"), ("plan", "--arch", "zzz", "--tokens", "1T"),
+])
+def test_bad_input_is_one_line_exit_2(cli, args):
+    assert_one_line_error(cli(*args))
+
+
+def test_bad_config_files(cli, tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps({"model_type": "llama", "hidden_size": 64}))
+    r = cli("params", tmp_path / "a.json")
+    assert_one_line_error(r)
+    assert "num_attention_heads" in r.err
+    (tmp_path / "b.json").write_text(json.dumps({"model_type": "rwkv"}))
+    r = cli("params", tmp_path / "b.json")
+    assert_one_line_error(r)
+    assert "rwkv" in r.err
+    (tmp_path / "c.json").write_text("{not json")
+    assert_one_line_error(cli("params", tmp_path / "c.json"))
+    (tmp_path / "d.json").write_text(json.dumps({"model_type": "llama", "hidden_size": 64,
+                                                 "num_attention_heads": 4, "num_hidden_layers": 2,
+                                                 "intermediate_size": -5, "vocab_size": 10}))
+    assert_one_line_error(cli("params", tmp_path / "d.json"))
+
+
+def test_exact_without_torch_is_one_line(cli, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
+    r = cli("params", "gpt2", "--exact")
+    assert_one_line_error(r)
+    assert "torch" in r.err
+
+
+def test_params_imports_nothing_heavy():
+    code = ("import sys; from scalinglab.cli import main\n"
+            "try:\n    main(['params', 'deepseek-v3'])\nexcept SystemExit: pass\n"
+            "heavy = [m for m in ('scipy', 'matplotlib', 'pandas', 'torch', 'transformers') "
+            "if m in sys.modules]\nprint('HEAVY', heavy)")
+    r = run_subprocess(code=code)
+    assert r.returncode == 0, r.stderr
+    assert "HEAVY []" in r.stdout
