@@ -1,9 +1,10 @@
 """memory.py: published sizes, the must-show verdicts, invariants, and live torch tensors."""
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from conftest import assert_one_line_error
 
 from scalinglab.errors import InputError
 from scalinglab.memory import (
@@ -267,8 +268,6 @@ def test_live_saved_activations_equal_korthikanti_without_dropout(head_dim, d_ff
 
 # --- CLI -----------------------------------------------------------------------------------------
 
-from conftest import assert_one_line_error  # noqa: E402
-
 KEYS = {"weights_bytes", "kv_cache_bytes", "per_gpu_bytes", "fits", "min_gpus", "breakdown"}
 
 
@@ -326,3 +325,12 @@ def test_cli_no_dropout_uses_32_sbh(cli):  # Korthikanti's itemisation less the 
     d = cli("memory", "gpt-2", "--seq", "1024", "--no-dropout", "--overhead", "0", "--json").json
     s, h, a, layers = 1024, 768, 12, 12
     assert d["breakdown"]["activations"] == layers * s * h * (32 + 2 * a * s / h)
+
+
+def test_presets_give_the_published_shapes():  # architecture presets vs the config.json above
+    from scalinglab.memory import load_shape
+
+    assert load_shape("llama-2-7b") == LLAMA2_7B
+    assert load_shape("llama-3-70b") == LLAMA3_70B
+    v3 = load_shape("deepseek-v3")  # MLA: kv_lora_rank 512, qk_rope_head_dim 64 (config.json)
+    assert (v3.kv_lora_rank, v3.rope_dim) == (512, 64)
