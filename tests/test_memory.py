@@ -105,6 +105,19 @@ def test_bad_dtype(bad):
         bits_per_value(bad)
 
 
+@given(st.floats(0.01, 64, allow_nan=False))
+def test_bpw_round_trip(bits):
+    assert bits_per_value(f"{bits!r}bpw") == bits
+
+
+@given(st.text(max_size=12))
+def test_dtype_parser_never_crashes(text):  # any string: a known width or one InputError
+    try:
+        assert 0 < bits_per_value(text) <= 64
+    except InputError:
+        pass
+
+
 def test_bad_inputs():
     for kw in (dict(mode="pretrain"), dict(zero=4), dict(optimizer="adam"), dict(recompute="some"),
                dict(n_gpus=3, tp=2), dict(mode="train", dtype="int4"), dict(batch=0)):
