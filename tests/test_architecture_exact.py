@@ -75,3 +75,9 @@ def test_flop_counter_attention_quadratic():
     spec = spec_from_config(cfg)
     b = 3 * 2 * spec.n_layers * spec.n_heads * (spec.qk_head_dim + spec.v_dim)
     assert second_diff == pytest.approx(b * (192 ** 2 - 2 * 128 ** 2 + 64 ** 2), rel=1e-9)
+
+
+def test_cli_exact_json(cli):
+    d = cli("params", "mixtral", "--exact", "--seq-len", "128", "--json").json
+    assert d["exact"]["numel"] == d["total"] == 46_702_792_704 and d["exact"]["match"]
+    assert d["exact"]["closed_form_over_counter"] == pytest.approx(1.0, rel=1e-2)

@@ -114,12 +114,12 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
     """Fill in a plan. Numbers in base units (FLOP, parameters, tokens, nats).
 
     arch: a preset name or config.json path; its exact (active) parameter count becomes N."""
-    law = get_law(law) if isinstance(law, str) else law
-    arch_info = None
-    if arch is not None:
-        from scalinglab.architecture.plan import arch_for_plan
+    if arch is not None:  # exact N from the architecture, named in the plan
+        from scalinglab.architecture.plan import arch_for_plan, with_arch
 
-        n_params, arch_info = arch_for_plan(arch, n_params)
+        n_params, info = arch_for_plan(arch, n_params)
+        return with_arch(make_plan(compute, n_params, n_tokens, loss, law), info)
+    law = get_law(law) if isinstance(law, str) else law
     n, d, how = _solve(law, compute, n_params, n_tokens, loss)
     n, d = float(n), float(d)
     flops = training_flops(n, d)
@@ -134,7 +134,4 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
         "C4 for muennighoff2023); losses from different data are not comparable",
         "20:1: Chinchilla's empirical ratio (70B on 1.4T tokens), not a law",
     )
-    if arch_info:
-        assumptions += tuple(arch_info["assumptions"])
-        how = f"N = {arch_info['name']} (exact); {how}"
-    return Plan(law.id, how, n, d, flops, losses, ratio_check(n, d, law), assumptions, arch_info)
+    return Plan(law.id, how, n, d, flops, losses, ratio_check(n, d, law), assumptions)

@@ -148,7 +148,8 @@ def _conventions_table(title: str, fl: dict, n_tokens: float | None = None, chos
                        hardware: bool = False):
     """Conventions side by side: FLOP per token (or per run), per N, and the formula under it."""
     cols = ("FLOP/token", "per N") if n_tokens is None else ("FLOP", "FLOP/token", "per N")
-    console.print(table(title, "convention", *cols, *(("hardware/token",) if hardware else ()), rows=[
+    console.print(f"[bold]{title}[/bold]")
+    console.print(table(None, "convention", *cols, *(("hardware/token",) if hardware else ()), rows=[
         (k + (" *" if k == chosen else ""),
          *((format_flops(v.training * n_tokens),) if n_tokens is not None else ()),
          format_sci(v.training, 4), f"{v.per_param:.3f}",

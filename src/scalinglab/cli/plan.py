@@ -35,18 +35,19 @@ def plan_cmd(
     json: Json = False,
 ):
     """A whole training plan: N, D, FLOP, PF-days, loss under every law, the 20:1 check."""
-    n_params = parse_number(params, "--params") if params is not None else None
-    arch_kw = {"arch": arch} if arch is not None and gpu is None else {}
-    if arch is not None and gpu is not None:  # training.hardware_plan takes no arch (yet): exact N
-        from scalinglab.architecture.plan import arch_for_plan
+    n_params, arch_info = parse_number(params, "--params") if params is not None else None, None
+    if arch is not None:  # exact N from the architecture (works with any plan builder)
+        from scalinglab.architecture.plan import arch_for_plan, with_arch
 
-        n_params = arch_for_plan(arch, n_params)[0]
+        n_params, arch_info = arch_for_plan(arch, n_params)
     p = hw.plan_args(make_plan, gpu, n_gpus, days, dtype, mfu, sparse, price)(
         compute=parse_flops(compute) if compute is not None else None,
         n_params=n_params,
         n_tokens=parse_number(tokens, "--tokens") if tokens is not None else None,
-        loss=target_loss, law=law, **arch_kw,
+        loss=target_loss, law=law,
     )
+    if arch_info:
+        p = with_arch(p, arch_info)
     if arch is not None and gpu is not None:
         from dataclasses import replace
 
