@@ -358,3 +358,8 @@ def test_qlora_65b_on_one_48gb_gpu(cli):  # QLoRA abstract: "finetune a 65B mode
     d = cli("memory", "llama-65b", "--mode", "qlora", "--seq", "512", "--rank", "64",
             "--overhead", "0", "--gpu", "l40s", "--json").json
     assert d["fits"] is True and d["per_gpu_bytes"] / 1e9 == pytest.approx(44.8, abs=0.05)
+
+
+def test_lora_default_targets_follow_the_mlp(cli):  # GPT-2 has no gate: 6 linear maps per layer
+    d = cli("memory", "gpt-2", "--mode", "lora", "--json").json
+    assert d["breakdown"]["adapters"] == 4 * 16 * 12 * (4 * 1536 + 2 * (768 + 3072))  # fp32

@@ -217,8 +217,16 @@ class Shape:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
-def lora_params(shape: Shape, rank: int = 16, targets=LORA_TARGETS):
+def lora_targets(shape: Shape, targets=None) -> tuple:
+    """The LoRA target modules: as given, or every linear map of the layer (no gate without GLU)."""
+    if targets:
+        return tuple(targets)
+    return tuple(t for t in LORA_TARGETS if shape.gated_mlp or t != "gate")
+
+
+def lora_params(shape: Shape, rank: int = 16, targets=None):
     """LoRA adds r (d_in + d_out) parameters per targeted linear map per layer (Hu et al. 2021)."""
+    targets = lora_targets(shape, targets)
     h, q, kv, ff = shape.d_model, shape.n_heads * shape.head_dim, \
         shape.n_kv_heads * shape.head_dim, shape.d_ff
     dims = {"q": h + q, "k": h + kv, "v": h + kv, "o": q + h, "gate": h + ff, "up": h + ff,
@@ -287,6 +295,7 @@ def _inference_terms(shape: Shape, dtype, tp, pp, batch, context, kv_dtype) -> t
 def _adapter_states(shape: Shape, mode, dtype, optimizer, zero, dp, tp, pp, rank,
                     targets) -> tuple[dict, str]:
     """LoRA/QLoRA: frozen base weights plus trained adapters with their gradients and optimizer."""
+    targets = lora_targets(shape, targets)
     trainable = lora_params(shape, rank, targets)
     quantised = shape.n_params - shape.embedding_params if mode == "qlora" else 0.0
     adapter_dtype = "bf16" if mode == "qlora" else "fp32"
@@ -360,7 +369,7 @@ def _with_overhead(terms: dict, overhead: float) -> dict:
 
 def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_bytes=None,
              n_gpus=1, zero=None, tp=1, pp=1, batch=1, seq=2048, context=None, optimizer=None,
-             recompute=None, rank=16, targets=LORA_TARGETS, kv_dtype=None, dropout=True,
+             recompute=None, rank=16, targets=None, kv_dtype=None, dropout=True,
              overhead=OVERHEAD_FRACTION) -> MemoryEstimate:
     """Memory per GPU for `mode` on n_gpus (= dp x tp x pp), the verdict and the fewest GPUs.
 
@@ -393,7 +402,7 @@ def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_b
 
         def terms_at(dp_):
             return _training_terms(shape, mode, dtype, optimizer, zero, dp_, tp, pp, batch, seq,
-                                   recompute, rank, tuple(targets), dropout)
+                                   recompute, rank, targets, dropout)
     else:
         unit = pp
 

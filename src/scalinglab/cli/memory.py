@@ -65,8 +65,9 @@ def memory_cmd(
     recompute: Annotated[Optional[str], typer.Option("--recompute", help="none | selective | "
                                                                          "full.")] = None,
     rank: Annotated[int, typer.Option("--rank", help="LoRA rank.")] = 16,
-    targets: Annotated[str, typer.Option("--targets", help="LoRA target modules.")] =
-        ",".join(LORA_TARGETS),
+    targets: Annotated[Optional[str], typer.Option("--targets", help="LoRA target modules, of "
+                                                                     f"{','.join(LORA_TARGETS)} "
+                                                                     "(default: all).")] = None,
     kv_dtype: Annotated[Optional[str], typer.Option("--kv-dtype", help="KV cache dtype.")] = None,
     dropout: Annotated[bool, typer.Option("--dropout/--no-dropout", help="Count dropout masks "
                                                                          "(Korthikanti's GPT layer).")] = True,
@@ -80,7 +81,7 @@ def memory_cmd(
                  batch=_count(batch, "--batch"), seq=_count(seq, "--seq"),
                  context=_count(context, "--context") if context is not None else None,
                  optimizer=optimizer, recompute=recompute, rank=rank,
-                 targets=tuple(t.strip() for t in targets.split(",") if t.strip()),
+                 targets=tuple(t.strip() for t in (targets or "").split(",") if t.strip()),
                  kv_dtype=kv_dtype, dropout=dropout, overhead=overhead)
     if json:
         return print_json(e.to_dict())
