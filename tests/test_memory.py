@@ -363,3 +363,12 @@ def test_qlora_65b_on_one_48gb_gpu(cli):  # QLoRA abstract: "finetune a 65B mode
 def test_lora_default_targets_follow_the_mlp(cli):  # GPT-2 has no gate: 6 linear maps per layer
     d = cli("memory", "gpt-2", "--mode", "lora", "--json").json
     assert d["breakdown"]["adapters"] == 4 * 16 * 12 * (4 * 1536 + 2 * (768 + 3072))  # fp32
+
+
+def test_config_json_path(cli):  # meta-llama/Meta-Llama-3-8B config.json: 8,030,261,248 params
+    from pathlib import Path
+
+    cfg = Path(__file__).parent / "data" / "hf_configs" / "llama-3-8b.json"
+    d = cli("memory", str(cfg), "--mode", "infer", "--context", "8192", "--json").json
+    assert d["weights_bytes"] == 2 * 8_030_261_248
+    assert d["kv_cache_bytes"] == 2 * 32 * 8 * 128 * 2 * 8192  # 1 GiB: GQA, 8 KV heads
