@@ -57,9 +57,10 @@ class Plan:
     losses: dict  # law id -> {"loss", "terms"}
     ratio: RatioCheck
     assumptions: tuple = field(default=())
-    hardware: object = None  # training.TrainingTime when planned on accelerators
-    beyond: dict = field(default_factory=dict)  # "inference", "data_constrained": beyond.with_extras
     arch: dict | None = None  # the architecture behind an exact N (--arch)
+    hardware: object = None  # training.TrainingTime when planned on accelerators
+    memory: object = None  # memory.MemoryEstimate (plan_memory) with --arch and --gpu
+    beyond: dict = field(default_factory=dict)  # "inference", "data_constrained": beyond.with_extras
 
     @property
     def loss(self) -> float:
@@ -72,8 +73,9 @@ class Plan:
                 "backward_flops": self.compute.backward_flops, "pf_days": self.compute.pf_days,
                 "loss": self.loss, "losses": self.losses, "ratio": self.ratio.to_dict(),
                 "assumptions": list(self.assumptions),
+                "memory": self.memory.to_dict() if self.memory is not None else None,
                 **({"hardware": self.hardware.to_dict()} if self.hardware is not None else {}),
-                **self.beyond, **({"arch": self.arch} if self.arch else {})}
+                **({"arch": self.arch} if self.arch else {}), **self.beyond}
 
 
 def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:

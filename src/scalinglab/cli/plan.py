@@ -34,7 +34,8 @@ def plan_cmd(
     unique_tokens: Annotated[Optional[str], typer.Option(
         "--unique-tokens", help="Unique tokens available: repeated-data loss and best split.")] = None,
     arch: Annotated[Optional[str], typer.Option("--arch", help="N from an architecture: preset or "
-                                                               "config.json (exact count).")] = None,
+                                                               "config.json (exact count); with "
+                                                               "--gpu, a memory check.")] = None,
     json: Json = False,
 ):
     """A whole training plan: N, D, FLOP, PF-days, loss under every law, the 20:1 check."""
@@ -53,6 +54,12 @@ def plan_cmd(
     )
     if arch_info:
         p = with_arch(p, arch_info)
+    if arch is not None and gpu is not None:
+        from dataclasses import replace
+
+        from scalinglab.memory import plan_memory
+
+        p = replace(p, memory=plan_memory(arch, gpu, int(hw.parse_n_gpus(n_gpus))))
     p = plan_with_extras(p, law, inference_tokens, unique_tokens)
     if json:
         return print_json(p.to_dict())
@@ -82,5 +89,10 @@ def plan_cmd(
     console.print()
     if p.hardware is not None:
         console.print(kv("Hardware", hw.time_rows(p.hardware)))
+        console.print()
+    if p.memory is not None:
+        from scalinglab.cli.memory import memory_summary
+
+        memory_summary(p.memory)
         console.print()
     assumptions(p.assumptions)

@@ -1,0 +1,111 @@
+"""The `memory` verb: will this model fit on this GPU for training, fine-tuning or inference?"""
+
+from typing import Annotated, Optional
+
+import typer
+
+from scalinglab.cli import app
+from scalinglab.cli._common import Json, assumptions, console, print_json, table
+from scalinglab.errors import InputError
+from scalinglab.memory import LORA_TARGETS, MemoryEstimate, estimate, load_shape
+from scalinglab.units import format_bytes, format_count, parse_number
+
+
+def _count(text, what: str) -> int:
+    v = parse_number(text, what)
+    if v != int(v):
+        raise InputError(f"{what}: {text!r} must be a whole number")
+    return int(v)
+
+
+def gpu_memory(gpu: Optional[str]) -> tuple[Optional[str], Optional[float]]:
+    """(catalogue name, memory bytes) of --gpu, or (None, None)."""
+    if gpu is None:
+        return None, None
+    from scalinglab.hardware import get_accelerator
+
+    a = get_accelerator(gpu)
+    return a.name, a.memory_bytes
+
+
+def verdict(e: MemoryEstimate) -> str:
+    """One line: fits or not, on what, and the fewest GPUs that would."""
+    need = f"{format_bytes(e.per_gpu_bytes)} per GPU"
+    if e.fits is None:
+        return f"{need} (give --gpu for a verdict)"
+    on = f"{e.gpu} ({format_bytes(e.gpu_memory_bytes)})"
+    head = f"FITS on {on}: {need}" if e.fits else f"DOES NOT FIT on {on}: {need}"
+    fewest = (f"fewest GPUs that fit: {e.min_gpus}" if e.min_gpus else
+              "no GPU count fits with this strategy")
+    return f"{head} on {e.n_gpus} GPU(s); {fewest}"
+
+
+@app.command("memory")
+def memory_cmd(
+    arch: Annotated[str, typer.Argument(help="Preset (llama-2-7b; see `scalinglab params`) or "
+                                             "a config.json path.")],
+    mode: Annotated[str, typer.Option("--mode", "-m", help="train | finetune | lora | qlora | "
+                                                           "infer.")] = "train",
+    dtype: Annotated[str, typer.Option("--dtype", help="Weights: fp32 bf16 fp16 fp8 int8 int4 "
+                                                       "nf4, GGUF q4_k..., or '4.85bpw'.")] = "bf16",
+    gpu: Annotated[Optional[str], typer.Option("--gpu", help="Accelerator for the verdict, "
+                                                             "e.g. a100, h100, a10.")] = None,
+    n_gpus: Annotated[str, typer.Option("--n-gpus", help="GPUs (= data x tensor x pipeline "
+                                                         "parallel; inference: tensor).")] = "1",
+    zero: Annotated[int, typer.Option("--zero", help="ZeRO stage 0-3 (3 = FSDP).")] = 0,
+    batch: Annotated[str, typer.Option("--batch", "-b", help="Micro-batch (sequences) per "
+                                                             "GPU.")] = "1",
+    seq: Annotated[str, typer.Option("--seq", "-s", help="Training sequence length.")] = "2048",
+    context: Annotated[Optional[str], typer.Option("--context", help="Inference tokens in the "
+                                                                     "KV cache (default --seq).")] = None,
+    tp: Annotated[int, typer.Option("--tp", help="Tensor parallel (training).")] = 1,
+    pp: Annotated[int, typer.Option("--pp", help="Pipeline parallel.")] = 1,
+    optimizer: Annotated[Optional[str], typer.Option("--optimizer", help="adamw | adamw8bit | "
+                                                                         "sgd | adafactor.")] = None,
+    recompute: Annotated[Optional[str], typer.Option("--recompute", help="none | selective | "
+                                                                         "full.")] = None,
+    rank: Annotated[int, typer.Option("--rank", help="LoRA rank.")] = 16,
+    targets: Annotated[Optional[str], typer.Option("--targets", help="LoRA target modules, of "
+                                                                     f"{','.join(LORA_TARGETS)} "
+                                                                     "(default: all).")] = None,
+    kv_dtype: Annotated[Optional[str], typer.Option("--kv-dtype", help="KV cache dtype.")] = None,
+    dropout: Annotated[bool, typer.Option("--dropout/--no-dropout", help="Count dropout masks "
+                                                                         "(Korthikanti's GPT layer).")] = True,
+    overhead: Annotated[float, typer.Option("--overhead", help="Overhead fraction.")] = 0.10,
+    json: Json = False,
+):
+    """Memory per GPU: weights, gradients, optimizer, activations, KV cache; fits? fewest GPUs?"""
+    gpu_name, gpu_bytes = gpu_memory(gpu)
+    e = estimate(load_shape(arch), mode.lower(), dtype, gpu=gpu_name, gpu_memory_bytes=gpu_bytes,
+                 n_gpus=_count(n_gpus, "--n-gpus"), zero=zero, tp=tp, pp=pp,
+                 batch=_count(batch, "--batch"), seq=_count(seq, "--seq"),
+                 context=_count(context, "--context") if context is not None else None,
+                 optimizer=optimizer, recompute=recompute, rank=rank,
+                 targets=tuple(t.strip() for t in (targets or "").split(",") if t.strip()),
+                 kv_dtype=kv_dtype, dropout=dropout, overhead=overhead)
+    if json:
+        return print_json(e.to_dict())
+    total = e.per_gpu_bytes
+    base = "nf4 base, 16-bit embeddings and head" if e.mode == "qlora" else dtype
+    console.print(f"[bold]{e.model}[/bold], {e.mode}, {base}: weights "
+                  f"{format_bytes(e.weights_bytes)}"
+                  + (f", KV cache {format_bytes(e.kv_cache_bytes)}" if e.mode == "infer" else ""))
+    console.print(table(None, "per GPU", "bytes", "share", rows=[
+        (k, format_bytes(v), f"{v / total:.1%}") for k, v in e.breakdown.items()]
+        + [("total", format_bytes(total), "100%")]))
+    console.print(verdict(e), markup=False)
+    console.print()
+    assumptions(e.assumptions)
+
+
+
+def memory_summary(e: MemoryEstimate) -> None:
+    """A few lines for `plan`: the verdict, loud when it does not fit, and the breakdown."""
+    style = "bold" if e.fits else "bold red"
+    console.print(f"[{style}]Memory[/{style}] ({e.model}, ZeRO-{e.parallel['zero']} over "
+                  f"{e.n_gpus} GPU(s)): " + ("" if e.fits else "THIS PLAN CANNOT FIT. "))
+    console.print("  " + verdict(e), markup=False)
+    console.print("  " + ", ".join(f"{k} {format_bytes(v)}" for k, v in e.breakdown.items()),
+                  markup=False)
+    for line in e.assumptions:
+        console.print(f"  - {line}", markup=False)

@@ -1,0 +1,374 @@
+"""memory.py: published sizes, the must-show verdicts, invariants, and live torch tensors."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import assert_one_line_error
+
+from scalinglab.errors import InputError
+from scalinglab.memory import (
+    Shape, activation_bytes_per_layer, bits_per_value, estimate, kv_cache_bytes, logits_bytes,
+    lora_params, model_state_bytes, weight_bytes,
+)
+
+A10, A100_80 = 24e9, 80e9  # datasheet memory, decimal GB (NVIDIA A10 / A100 80GB datasheets)
+
+# Llama 2 7B config.json (meta-llama/Llama-2-7b-hf): 6,738,415,616 parameters.
+LLAMA2_7B = Shape("llama-2-7b", 6_738_415_616, n_layers=32, d_model=4096, n_heads=32,
+                  n_kv_heads=32, head_dim=128, vocab=32000, d_ff=11008,
+                  embedding_params=2 * 32000 * 4096)
+# Llama 3 70B config.json (meta-llama/Meta-Llama-3-70B): 80 layers, 64 heads, 8 KV heads.
+LLAMA3_70B = Shape("llama-3-70b", 70_553_706_496, n_layers=80, d_model=8192, n_heads=64,
+                   n_kv_heads=8, head_dim=128, vocab=128256, d_ff=28672,
+                   embedding_params=2 * 128256 * 8192)
+
+
+def test_llama2_7b_bf16_weights():  # 6,738,415,616 params x 2 bytes
+    assert weight_bytes(LLAMA2_7B.n_params, "bf16") == 13_476_831_232
+    assert estimate(LLAMA2_7B, "infer").weights_bytes == 13_476_831_232
+
+
+def test_llama3_70b_kv_cache_gqa_and_mha():  # 2 x 80 x 8 x 128 x 2 B x 8192 tokens
+    gqa = kv_cache_bytes(80, 8, 128, tokens=8192, batch=1, dtype="bf16")
+    assert gqa == 2_684_354_560
+    assert kv_cache_bytes(80, 64, 128, 8192, 1, "bf16") == 8 * gqa  # without GQA: 64 KV heads
+    e = estimate(LLAMA3_70B, "infer", context=8192)
+    assert e.kv_cache_bytes == 2_684_354_560 and e.breakdown["kv_cache"] == 2_684_354_560
+
+
+def test_mla_kv_cache_deepseek_v3():
+    # DeepSeek-V2 Sec. 2.1: MLA caches (d_c + d_h^R) = 512 + 64 values per token per layer.
+    assert kv_cache_bytes(61, 128, 128, 1, 1, "bf16", kv_lora_rank=512, rope_dim=64) == 61 * 576 * 2
+
+
+def test_qlora_llama2_7b_fits_on_a10():  # QLoRA paper / the lecture: 7B fine-tuning on 24 GB
+    e = estimate(LLAMA2_7B, "qlora", batch=1, seq=512, gpu="a10", gpu_memory_bytes=A10)
+    assert e.fits and e.min_gpus == 1
+    assert e.per_gpu_bytes < 8e9
+    nf4 = (4 + 8 / 64 + 32 / (64 * 256)) / 8  # QLoRA Sec. 3: 4.127 bits with double quantisation
+    base = (LLAMA2_7B.n_params - LLAMA2_7B.embedding_params) * nf4 + LLAMA2_7B.embedding_params * 2
+    assert e.breakdown["weights"] == pytest.approx(base)
+
+
+def test_full_adamw_llama2_7b_does_not_fit_one_a100_80gb():
+    e = estimate(LLAMA2_7B, "train", dtype="bf16", gpu_memory_bytes=A100_80, batch=1, seq=512)
+    states = e.breakdown["weights"] + e.breakdown["gradients"] + e.breakdown["optimizer"]
+    assert states == 16 * LLAMA2_7B.n_params  # 2 + 2 + 4 + 4 + 4 (ZeRO paper, mixed-precision Adam)
+    assert not e.fits and e.min_gpus is None  # ZeRO-0 shards nothing: more GPUs do not help
+    assert estimate(LLAMA2_7B, "train", gpu_memory_bytes=A100_80, zero=3, seq=512).min_gpus == 2
+
+
+def test_zero3_across_8_cuts_model_states_8x():  # Rajbhandari et al. 2020, Fig. 1
+    one = model_state_bytes(7e9, "bf16", "adamw", zero=3, dp=1)
+    eight = model_state_bytes(7e9, "bf16", "adamw", zero=3, dp=8)
+    assert sum(eight.values()) * 8 == pytest.approx(sum(one.values()))
+    e = estimate(LLAMA2_7B, "train", n_gpus=8, zero=3)
+    assert e.breakdown["weights"] + e.breakdown["gradients"] + e.breakdown["optimizer"] == \
+        pytest.approx(16 * LLAMA2_7B.n_params / 8)
+
+
+def test_zero_stages_psi_numbers():  # ZeRO Fig. 1: 7.5B params, 64 GPUs: 120, 31.4, 16.6, 1.9 GB
+    for stage, gb in zip(range(4), (120, 31.4, 16.6, 1.9)):
+        got = sum(model_state_bytes(7.5e9, "fp16", "adamw", zero=stage, dp=64).values())
+        assert got / 1e9 == pytest.approx(gb, abs=0.05)
+
+
+def test_korthikanti_activation_formulas():  # Korthikanti et al. 2022, Table 2
+    s, b, h, a, t = 2048, 1, 12288, 96, 8  # GPT-3 175B: 5as/h = 80
+    none = activation_bytes_per_layer(s, b, h, a, "none")
+    assert none == s * b * h * (34 + 80)
+    assert activation_bytes_per_layer(s, b, h, a, "selective") == 34 * s * b * h
+    assert activation_bytes_per_layer(s, b, h, a, "full") == 2 * s * b * h
+    assert activation_bytes_per_layer(s, b, h, a, "none", tp=t) == none / t
+    assert logits_bytes(s, b, 51200, t) == 4 * s * b * 51200 / t
+
+
+def test_lora_params_llama2_7b():  # Hu et al. 2021: r (d_in + d_out) per adapted matrix
+    assert lora_params(LLAMA2_7B, 8, ("q", "v")) == 8 * 32 * 2 * (4096 + 4096) == 4_194_304
+    # all 7 linear maps at r = 64 (the QLoRA recipe): 159,907,840 adapter parameters
+    assert lora_params(LLAMA2_7B, 64) == 64 * 32 * (4 * 8192 + 3 * (4096 + 11008))
+
+
+def test_gguf_and_quantised_bits():  # llama.cpp ggml-common.h block sizes
+    assert bits_per_value("q4_0") == 18 * 8 / 32
+    assert bits_per_value("q4_k") == 144 * 8 / 256
+    assert bits_per_value("q6_k") == 210 * 8 / 256
+    assert bits_per_value("4.85bpw") == 4.85
+    assert bits_per_value("bfloat16") == 16
+    assert weight_bytes(LLAMA2_7B.n_params, "int4") == LLAMA2_7B.n_params / 2
+
+
+@pytest.mark.parametrize("bad", ["bf61", "4.5", "-3bpw", "q9_k", ""])
+def test_bad_dtype(bad):
+    with pytest.raises(InputError):
+        bits_per_value(bad)
+
+
+@given(st.floats(0.01, 64, allow_nan=False))
+def test_bpw_round_trip(bits):
+    assert bits_per_value(f"{bits!r}bpw") == bits
+
+
+@given(st.text(max_size=12))
+def test_dtype_parser_never_crashes(text):  # any string: a known width or one InputError
+    try:
+        assert 0 < bits_per_value(text) <= 64
+    except InputError:
+        pass
+
+
+def test_bad_inputs():
+    for kw in (dict(mode="pretrain"), dict(zero=4), dict(optimizer="adam"), dict(recompute="some"),
+               dict(n_gpus=3, tp=2), dict(mode="train", dtype="int4"), dict(batch=0)):
+        with pytest.raises(InputError):
+            estimate(LLAMA2_7B, **{"mode": "train", **kw})
+    with pytest.raises(InputError):
+        lora_params(LLAMA2_7B, 8, ("q", "qkv"))
+
+
+def test_inference_tensor_parallel_splits_and_min_gpus():
+    e = estimate(LLAMA3_70B, "infer", gpu_memory_bytes=A100_80, context=8192)
+    assert not e.fits and e.min_gpus == 2
+    two = estimate(LLAMA3_70B, "infer", n_gpus=2, context=8192)
+    assert two.breakdown["weights"] == e.breakdown["weights"] / 2
+    assert two.breakdown["kv_cache"] == e.breakdown["kv_cache"] / 2
+    # 16 ranks but only 8 KV heads: each rank keeps one whole head (replicated), not half
+    assert estimate(LLAMA3_70B, "infer", n_gpus=16, context=8192).breakdown["kv_cache"] == \
+        e.breakdown["kv_cache"] / 8
+
+
+# --- invariants ----------------------------------------------------------------------------------
+
+MODES = st.sampled_from(["train", "finetune", "lora", "qlora", "infer"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(MODES, st.integers(1, 64), st.integers(1, 8192), st.integers(0, 3))
+def test_memory_grows_with_batch_and_sequence(mode, batch, seq, zero):
+    base = estimate(LLAMA2_7B, mode, batch=batch, seq=seq, zero=zero).per_gpu_bytes
+    assert estimate(LLAMA2_7B, mode, batch=batch + 1, seq=seq, zero=zero).per_gpu_bytes > base
+    assert estimate(LLAMA2_7B, mode, batch=batch, seq=seq + 1, zero=zero).per_gpu_bytes > base
+
+
+@settings(max_examples=40, deadline=None)
+@given(MODES, st.floats(1e6, 1e12), st.floats(1.001, 10))
+def test_memory_grows_with_parameters(mode, n, factor):
+    from dataclasses import replace
+
+    small = estimate(replace(LLAMA2_7B, n_params=n, embedding_params=0), mode).per_gpu_bytes
+    big = estimate(replace(LLAMA2_7B, n_params=n * factor, embedding_params=0), mode).per_gpu_bytes
+    assert big > small
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(["train", "lora", "qlora"]), st.integers(0, 3), st.integers(1, 511))
+def test_per_gpu_never_grows_with_more_data_parallel_gpus(mode, zero, dp):
+    a = estimate(LLAMA2_7B, mode, zero=zero, n_gpus=dp).per_gpu_bytes
+    b = estimate(LLAMA2_7B, mode, zero=zero, n_gpus=dp + 1).per_gpu_bytes
+    assert b <= a
+    assert (b < a) == (zero > 0)
+
+
+# --- live torch tensors ------------------------------------------------------------------------
+
+def _tiny_gpt(torch, d=64, layers=2, vocab=97, dtype=None):
+    nn = torch.nn
+    blocks = [nn.Sequential(nn.LayerNorm(d), nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+              for _ in range(layers)]
+    return nn.Sequential(nn.Embedding(vocab, d), *blocks, nn.LayerNorm(d), nn.Linear(d, vocab)).to(
+        dtype or torch.float32)
+
+
+def _bytes(tensors) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+def _step(torch, model, optimizer, vocab=97):
+    x = torch.randint(0, vocab, (2, 16))
+    loss = torch.nn.functional.cross_entropy(model(x).float().flatten(0, 1), x.flatten())
+    loss.backward()
+    return loss
+
+
+@pytest.mark.parametrize("name,torch_opt,state_keys", [
+    ("adamw", "AdamW", ("exp_avg", "exp_avg_sq")),
+    ("sgd", "SGD", ("momentum_buffer",)),
+])
+def test_live_fp32_model_states_equal_estimate(name, torch_opt, state_keys):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = _tiny_gpt(torch)
+    params = list(model.parameters())
+    kw = {"momentum": 0.9} if name == "sgd" else {}
+    opt = getattr(torch.optim, torch_opt)(params, lr=1e-3, **kw)
+    _step(torch, model, opt)
+    opt.step()
+    n = sum(p.numel() for p in params)
+    est = model_state_bytes(n, "fp32", name)
+    assert _bytes(params) == est["weights"]
+    assert _bytes(p.grad for p in params) == est["gradients"]
+    assert _bytes(opt.state[p][k] for p in params for k in state_keys) == est["optimizer"]
+
+
+def test_live_mixed_precision_adamw_is_16_bytes_per_param():
+    """bf16 model + fp32 master copy stepped by AdamW: 2 + 2 + (4 + 8) bytes per parameter."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = _tiny_gpt(torch, dtype=torch.bfloat16)
+    params = list(model.parameters())
+    master = [p.detach().float().requires_grad_() for p in params]
+    opt = torch.optim.AdamW(master, lr=1e-3)
+    _step(torch, model, opt)
+    for m, p in zip(master, params):
+        m.grad = p.grad.float()
+    opt.step()
+    n = sum(p.numel() for p in params)
+    est = model_state_bytes(n, "bf16", "adamw")
+    state = _bytes(opt.state[m][k] for m in master for k in ("exp_avg", "exp_avg_sq"))
+    assert _bytes(params) == est["weights"]
+    assert _bytes(p.grad for p in params) == est["gradients"]
+    assert _bytes(master) + state == est["optimizer"]
+    assert sum(est.values()) == 16 * n
+
+
+@pytest.mark.parametrize("head_dim,d_ff,gated", [(64, 1024, False), (32, 688, True)])
+def test_live_saved_activations_equal_korthikanti_without_dropout(head_dim, d_ff, gated):
+    """Bytes autograd saves for backward through bf16 layers without dropout equal the Sec. 4.1
+    itemisation of Korthikanti et al. 2022 (GPT: s b h (32 + 2 a s / h); here also a SwiGLU MLP
+    and head_dim != h / a), plus the mean and rstd of each LayerNorm (2 values per token, bf16 on
+    CPU, 2 LayerNorms per layer), which the paper neglects."""
+    torch = pytest.importorskip("torch")
+    nn, F = torch.nn, torch.nn.functional
+
+    class Block(nn.Module):
+        def __init__(self, d, heads):
+            super().__init__()
+            self.a, q = heads, heads * head_dim
+            self.ln1, self.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.qkv, self.proj = nn.Linear(d, 3 * q), nn.Linear(q, d)
+            self.up, self.down = nn.Linear(d, (2 if gated else 1) * d_ff), nn.Linear(d_ff, d)
+
+        def forward(self, x):
+            b, s, d = x.shape
+            q, k, v = self.qkv(self.ln1(x)).view(b, s, 3, self.a, head_dim).permute(2, 0, 3, 1, 4)
+            att = (q @ k.transpose(-1, -2)).softmax(-1)
+            x = x + self.proj((att @ v).transpose(1, 2).reshape(b, s, -1))
+            if gated:
+                g, u = self.up(self.ln2(x)).chunk(2, -1)
+                return x + self.down(F.silu(g.contiguous()) * u.contiguous())
+            return x + self.down(F.gelu(self.up(self.ln2(x))))
+
+    d, layers, heads, s, b = 256, 3, 4, 128, 2
+    torch.manual_seed(0)
+    blocks = nn.Sequential(*[Block(d, heads) for _ in range(layers)]).to(torch.bfloat16)
+    params = {p.untyped_storage().data_ptr() for p in blocks.parameters()}
+    saved = {}
+
+    def pack(t):
+        st = t.untyped_storage()
+        if st.data_ptr() not in params:
+            saved[st.data_ptr()] = st.nbytes()
+        return t
+
+    x = torch.randn(b, s, d, dtype=torch.bfloat16, requires_grad=True)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        blocks(x)
+    est = layers * activation_bytes_per_layer(s, b, d, heads, "none", dropout=False,
+                                              head_dim=head_dim, d_ff=d_ff, gated=gated)
+    assert sum(saved.values()) == est + layers * 2 * (2 * 2) * s * b
+
+
+# --- CLI -----------------------------------------------------------------------------------------
+
+KEYS = {"weights_bytes", "kv_cache_bytes", "per_gpu_bytes", "fits", "min_gpus", "breakdown"}
+
+
+def test_cli_memory_must_show_numbers(cli):
+    d = cli("memory", "llama-2-7b", "--mode", "infer", "--json").json
+    assert set(d) >= KEYS and d["weights_bytes"] == 13_476_831_232
+    assert d["fits"] is None and d["min_gpus"] is None  # no --gpu: no verdict
+    d = cli("memory", "llama-3-70b", "--mode", "infer", "--context", "8192", "--json").json
+    assert d["kv_cache_bytes"] == 2_684_354_560
+    d = cli("memory", "llama-2-7b", "--mode", "qlora", "--gpu", "a10", "--batch", "1", "--seq",
+            "512", "--json").json
+    assert d["fits"] is True and d["gpu_memory_bytes"] == 24e9
+    d = cli("memory", "llama-2-7b", "--mode", "train", "--gpu", "a100-80gb", "--json").json
+    assert d["fits"] is False and d["min_gpus"] is None
+    d = cli("memory", "llama-2-7b", "--gpu", "a100-80gb", "--n-gpus", "8", "--zero", "3",
+            "--json").json
+    assert d["fits"] is True and d["parallel"] == {"dp": 8, "tp": 1, "pp": 1, "zero": 3}
+
+
+def test_cli_memory_human(cli):
+    r = cli("memory", "llama-2-7b", "--mode", "qlora", "--gpu", "a10", "--seq", "512")
+    assert r.code == 0
+    for word in ("FITS on NVIDIA A10", "weights", "optimizer", "Assumptions", "Korthikanti",
+                 "NF4"):
+        assert word in r.out
+    r = cli("memory", "llama-3-70b", "--mode", "infer", "--dtype", "q4_k", "--gpu", "rtx4090")
+    assert r.code == 0 and "DOES NOT FIT" in r.out and "fewest GPUs that fit: 2" in r.out
+
+
+@pytest.mark.parametrize("args", [
+    ("llama-2-7x",), ("llama-2-7b", "--mode", "pretrain"), ("llama-2-7b", "--gpu", "a1000"),
+    ("llama-2-7b", "--dtype", "bf61"), ("llama-2-7b", "--zero", "5"), ("llama-2-7b", "--batch", "0"),
+    ("llama-2-7b", "--seq", "1.5"), ("llama-2-7b", "--n-gpus", "3", "--tp", "2"),
+    ("llama-2-7b", "--optimizer", "lion"), ("llama-2-7b", "--mode", "lora", "--targets", "qkv"),
+])
+def test_cli_memory_bad_input_is_one_line(cli, args):
+    assert_one_line_error(cli("memory", *args))
+
+
+def test_plan_memory_section_flags_a_plan_that_cannot_fit(cli):
+    d = cli("plan", "--tokens", "2T", "--arch", "llama-2-7b", "--gpu", "a10",
+            "--n-gpus", "8", "--json").json["memory"]
+    assert d["fits"] is False and d["min_gpus"] == 10 and d["parallel"]["zero"] == 3
+    r = cli("plan", "--tokens", "2T", "--arch", "llama-2-7b", "--gpu", "a10",
+            "--n-gpus", "8")
+    assert r.code == 0 and "THIS PLAN CANNOT FIT" in r.out
+    d = cli("plan", "--tokens", "2T", "--arch", "llama-2-7b", "--gpu", "h100",
+            "--n-gpus", "8", "--json").json["memory"]
+    assert d["fits"] is True
+    assert cli("plan", "--params", "7B", "--tokens", "2T", "--json").json["memory"] is None
+    assert_one_line_error(cli("plan", "--tokens", "2T", "--arch", "llama-2-7b", "--gpu", "z100"))
+
+
+def test_cli_no_dropout_uses_32_sbh(cli):  # Korthikanti's itemisation less the dropout terms
+    d = cli("memory", "gpt-2", "--seq", "1024", "--no-dropout", "--overhead", "0", "--json").json
+    s, h, a, layers = 1024, 768, 12, 12
+    assert d["breakdown"]["activations"] == layers * s * h * (32 + 2 * a * s / h)
+
+
+def test_presets_give_the_published_shapes():  # architecture presets vs the config.json above
+    from scalinglab.memory import load_shape
+
+    assert load_shape("llama-2-7b") == LLAMA2_7B
+    assert load_shape("llama-3-70b") == LLAMA3_70B
+    v3 = load_shape("deepseek-v3")  # MLA: kv_lora_rank 512, qk_rope_head_dim 64 (config.json)
+    assert (v3.kv_lora_rank, v3.rope_dim) == (512, 64)
+
+
+def test_qlora_65b_on_one_48gb_gpu(cli):  # QLoRA abstract: "finetune a 65B model on a single 48GB GPU"
+    d = cli("memory", "llama-65b", "--mode", "qlora", "--seq", "512", "--gpu", "l40s",
+            "--json").json
+    assert d["fits"] is True and d["gpu_memory_bytes"] == 48e9
+    # at rank 64 on all linear maps the paged optimizer is what makes it fit: 44.8 GB before the
+    # 10% overhead, 49.3 GB with it
+    d = cli("memory", "llama-65b", "--mode", "qlora", "--seq", "512", "--rank", "64",
+            "--overhead", "0", "--gpu", "l40s", "--json").json
+    assert d["fits"] is True and d["per_gpu_bytes"] / 1e9 == pytest.approx(44.8, abs=0.05)
+
+
+def test_lora_default_targets_follow_the_mlp(cli):  # GPT-2 has no gate: 6 linear maps per layer
+    d = cli("memory", "gpt-2", "--mode", "lora", "--json").json
+    assert d["breakdown"]["adapters"] == 4 * 16 * 12 * (4 * 1536 + 2 * (768 + 3072))  # fp32
+
+
+def test_config_json_path(cli):  # meta-llama/Meta-Llama-3-8B config.json: 8,030,261,248 params
+    from pathlib import Path
+
+    cfg = Path(__file__).parent / "data" / "hf_configs" / "llama-3-8b.json"
+    d = cli("memory", str(cfg), "--mode", "infer", "--context", "8192", "--json").json
+    assert d["weights_bytes"] == 2 * 8_030_261_248
+    assert d["kv_cache_bytes"] == 2 * 32 * 8 * 128 * 2 * 8192  # 1 GiB: GQA, 8 KV heads
