@@ -33,9 +33,13 @@ class RatioCheck:
                 "times_optimal": self.vs_optimal, "times_twenty": self.vs_twenty, "law": self.law}
 
     def __str__(self) -> str:
-        return (f"{self.tokens_per_param:,.1f} tokens/param = {self.vs_optimal:.3g}x the "
+        return (f"{self.tokens_per_param:,.1f} tokens/param = {_times(self.vs_optimal)} the "
                 f"compute-optimal {self.optimal_tokens_per_param:.1f}:1 under {self.law}, "
-                f"{self.vs_twenty:.3g}x the 20:1 rule")
+                f"{_times(self.vs_twenty)} the 20:1 rule")
+
+
+def _times(x: float) -> str:
+    return f"{x:.2f}x" if x < 10 else f"{x:,.1f}x"
 
 
 def ratio_check(n_params: float, n_tokens: float, law=DEFAULT_LAW) -> RatioCheck:
