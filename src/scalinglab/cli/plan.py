@@ -21,6 +21,8 @@ def plan_cmd(
     target_loss: Annotated[Optional[float], typer.Option("--loss", help="Target loss.")] = None,
     law: LawOpt = DEFAULT_LAW,
     json: Json = False,
+    report: Annotated[Optional[str], typer.Option(
+        "--report", help="Also write a self-contained HTML report (figures, assumptions).")] = None,
 ):
     """A whole training plan: N, D, FLOP, PF-days, loss under every law, the 20:1 check."""
     p = make_plan(
@@ -29,6 +31,9 @@ def plan_cmd(
         n_tokens=parse_number(tokens, "--tokens") if tokens is not None else None,
         loss=target_loss, law=law,
     )
+    if report is not None:
+        from scalinglab.cli.plots import write_plan_report
+        write_plan_report(p, report, announce=not json)
     if json:
         return print_json(p.to_dict())
     c = p.compute
