@@ -174,6 +174,8 @@ def test_cli_plot_writes_files(cli, tmp_path, args, ext):
     r = cli("plot", *args, "-o", out, "--json")
     assert r.code == 0, r.err
     assert r.json["path"] == str(out) and r.json["format"] == ext[1:] and out.stat().st_size > 0
+    if args[0] == "frontier":
+        assert r.json["law"] == ["hoffmann2022"]
 
 
 def test_cli_plot_fit_from_csv(cli, tmp_path):

@@ -70,47 +70,59 @@ def _label_order(names, size):
                                                                -size[i])), dtype=int)
 
 
+_OFFSETS = np.array([(5, 3), (5, -3), (-5, 3), (-5, -3), (0, 7), (0, -7), (10, 10), (-10, -10)])
+_ALIGN = [("left", "bottom"), ("left", "top"), ("right", "bottom"), ("right", "top"),
+          ("center", "bottom"), ("center", "top"), ("left", "bottom"), ("right", "top")]
+_SHIFT = {"left": 0.0, "center": -0.5, "right": -1.0, "bottom": 0.0, "top": -1.0}
+
+
 def label_points(ax, xs, ys, labels, fontsize=7, **kw):
     """Label points in priority order without overlapping each other, the points or the axes edge.
 
-    Tries eight offsets per point; a label that fits nowhere is left out. Returns the Text artists.
+    Tries eight offsets per point (boxes measured once per label, all offsets checked at once);
+    a label that fits nowhere is left out. Returns the Text artists.
     """
     fig = ax.figure
     fig.draw_without_rendering()  # fix the layout so display coordinates are final
     r = fig.canvas.get_renderer()
+    px = fig.dpi / 72
     pts = ax.transData.transform(np.column_stack([xs, ys]))
-    pad = 3 * fig.dpi / 72
-    taken = [np.array([x - pad, y - pad, x + pad, y + pad]) for x, y in pts]
+    taken = np.hstack([pts - 3 * px, pts + 3 * px])  # (k, 4): x0 y0 x1 y1, markers first
     box = ax.get_window_extent(r)
-    offsets = [(5, 3, "left", "bottom"), (5, -3, "left", "top"), (-5, 3, "right", "bottom"),
-               (-5, -3, "right", "top"), (0, 7, "center", "bottom"), (0, -7, "center", "top"),
-               (10, 10, "left", "bottom"), (-10, -10, "right", "top")]
+    shift = np.array([(_SHIFT[h], _SHIFT[v]) for h, v in _ALIGN])
     placed = []
-    for x, y, text in zip(xs, ys, labels):
-        for dx, dy, ha, va in offsets:
-            t = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", ha=ha,
-                            va=va, fontsize=fontsize, annotation_clip=True, **kw)
-            t.set_in_layout(False)
-            e = t.get_window_extent(r)
-            b = np.array([e.x0 - 1, e.y0 - 1, e.x1 + 1, e.y1 + 1])  # a pixel of air around it
-            inside = e.x0 >= box.x0 and e.x1 <= box.x1 and e.y0 >= box.y0 and e.y1 <= box.y1
-            if inside and not any(b[0] < o[2] and o[0] < b[2] and b[1] < o[3] and o[1] < b[3]
-                                  for o in taken):
-                taken.append(b)
-                placed.append(t)
-                break
+    for (x, y), xd, yd, text in zip(pts, xs, ys, labels):
+        t = ax.annotate(text, (xd, yd), xytext=(0, 0), textcoords="offset points",
+                        fontsize=fontsize, **kw)
+        t.set_in_layout(False)
+        e = t.get_window_extent(r)
+        w, h = e.width, e.height
+        lo = np.array([x, y]) + _OFFSETS * px + shift * (w, h) - 2  # two pixels of air
+        cand = np.hstack([lo, lo + (w + 4, h + 4)])  # (8, 4)
+        inside = ((cand[:, 0] >= box.x0) & (cand[:, 2] <= box.x1) & (cand[:, 1] >= box.y0)
+                  & (cand[:, 3] <= box.y1))
+        clash = ((cand[:, None, 0] < taken[None, :, 2]) & (taken[None, :, 0] < cand[:, None, 2])
+                 & (cand[:, None, 1] < taken[None, :, 3]) & (taken[None, :, 1] < cand[:, None, 3]))
+        ok = np.flatnonzero(inside & ~clash.any(axis=1))
+        if ok.size:
+            i = ok[0]
+            t.xyann = tuple(_OFFSETS[i])
+            t.set(ha=_ALIGN[i][0], va=_ALIGN[i][1])
+            taken = np.vstack([taken, cand[i]])
+            placed.append(t)
+        else:
             t.remove()
     return placed
 
 
-def save(fig, path) -> Path:
+def save(fig, path, dpi=150) -> Path:
     """Write the figure; the format follows the suffix (.png, .svg, .pdf)."""
     p = Path(path)
     if p.suffix.lower() not in FORMATS:
         raise InputError(f"cannot write {str(p)!r}: use a file ending in {', '.join(FORMATS)}")
     if not p.parent.is_dir():
         raise InputError(f"cannot write {str(p)!r}: folder {str(p.parent)!r} does not exist")
-    fig.savefig(p, dpi=150, metadata=_metadata(p.suffix.lower()))
+    fig.savefig(p, dpi=dpi, metadata=_metadata(p.suffix.lower()))
     return p
 
 
@@ -209,9 +221,10 @@ def frontier_figure(laws=None, models=None, compute=(1e18, 1e27), mark=None):
         ax.set(xscale="log", yscale="log", xlabel="training compute C (FLOP)", ylabel=ylabel)
         _count_axis(ax.yaxis)
         ax.legend(fontsize=8, loc="upper left")
-        label_points(ax, mc[order], pts[order], [names[i] for i in order], fontsize=6.5)
     axes[0, 0].set_title("Compute-optimal model size")
     axes[0, 1].set_title("Compute-optimal training tokens")
+    for ax, pts in ((axes[0, 0], mn), (axes[0, 1], md)):  # once the layout is final
+        label_points(ax, mc[order], pts[order], [names[i] for i in order], fontsize=6.5)
     return fig
 
 

@@ -47,6 +47,8 @@ def models_cmd(
         f"law: {rows[0]['law']}; 'x opt' = tokens/param divided by the law's compute-optimal "
         "tokens/param at the same 6ND compute",
         "6ND uses active parameters for MoE; dense laws give no loss or optimum for MoE rows",
+        "loss: the law's prediction for a decoder LM of that N and D on the law's own data; "
+        "encoder (BERT) and encoder-decoder (T5) rows are not like-for-like",
         "6ND/rep far from 1 usually means the tokens column is a dataset size, not tokens seen "
         "(GPT-1, GPT-2), or the reported FLOP counts more than 6ND",
         "confidence: reported (developer), estimated (third party), rumoured (leaks, lectures)",
@@ -158,10 +160,12 @@ def plot_cmd(
     else:
         fig = plots.plan_figure(_plan(budgets, params, tokens, target_loss, lw))
     path = plots.save(fig, output)
+    used = (None if name == "history" else [x.id for x in laws] if name == "frontier" else lw.id)
     if json:
         return print_json({"figure": name, "path": str(path), "format": path.suffix[1:].lower(),
-                           "law": None if name == "history" else lw.id})
-    console.print(f"wrote {path} ({name}" + ("" if name == "history" else f", law {lw.id}") + ")")
+                           "law": used})
+    console.print(f"wrote {path} ({name}" + (f", law {used}" if isinstance(used, str) else "")
+                  + ")")
 
 
 def _plan(budgets, params, tokens, target_loss, law):
