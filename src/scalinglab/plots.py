@@ -206,8 +206,8 @@ def frontier_figure(laws=None, models=None, compute=(1e18, 1e27), mark=None):
         "left out where they would overlap; `scalinglab models` lists every row."))
     names, mc, mn, md, conf = _catalog_points(models)
     order = _label_order(names, mc)
-    for ax, what, pts, ylabel in ((axes[0, 0], "n_params", mn, "compute-optimal N (parameters)"),
-                                  (axes[0, 1], "n_tokens", md, "compute-optimal D (tokens)")):
+    for ax, what, pts, ylabel in ((axes[0, 0], "n_params", mn, "model size N (parameters)"),
+                                  (axes[0, 1], "n_tokens", md, "training tokens D")):
         sym, exp = ("N", "a") if what == "n_params" else ("D", "b")
         for i, lw in enumerate(laws):
             o = lw.optimal(c)
@@ -221,8 +221,8 @@ def frontier_figure(laws=None, models=None, compute=(1e18, 1e27), mark=None):
         ax.set(xscale="log", yscale="log", xlabel="training compute C (FLOP)", ylabel=ylabel)
         _count_axis(ax.yaxis)
         ax.legend(fontsize=8, loc="upper left")
-    axes[0, 0].set_title("Compute-optimal model size")
-    axes[0, 1].set_title("Compute-optimal training tokens")
+    axes[0, 0].set_title("Model size: compute-optimal (lines) and as trained (points)")
+    axes[0, 1].set_title("Training tokens: compute-optimal (lines) and as trained (points)")
     for ax, pts in ((axes[0, 0], mn), (axes[0, 1], md)):  # once the layout is final
         label_points(ax, mc[order], pts[order], [names[i] for i in order], fontsize=6.5)
     return fig
