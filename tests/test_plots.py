@@ -5,6 +5,7 @@ import itertools
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from conftest import REFERENCE, assert_one_line_error
 
@@ -205,3 +206,26 @@ def test_cli_plot_fit_bad_csv(cli, tmp_path):
     assert_one_line_error(cli("plot", "fit", bad, "-o", tmp_path / "f.png"))
     bad.write_text("N,D,loss\n1e9,2e10,abc\n")
     assert_one_line_error(cli("plot", "fit", bad, "-o", tmp_path / "f.png"))
+
+
+def test_cli_plot_with_a_saved_fit(cli, tmp_path):
+    fit = tmp_path / "myfit.json"
+    fit.write_text('{"E": 1.8, "A": 480, "B": 2000, "alpha": 0.35, "beta": 0.36}')
+    runs = tmp_path / "runs.csv"
+    runs.write_text("params,C,Loss\n1e9,1e20,2.6\n3e9,1e21,2.4\n")  # C = 6ND, any header case
+    for args in (("fit", runs), ("plan", "--compute", "1e23"), ("isoflop",)):
+        r = cli("plot", *args, "-o", tmp_path / "f.png", "--law", fit, "--json")
+        assert r.code == 0 and r.json["law"] == "myfit", r.err
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(*[st.floats(1e-3, 1e15, allow_subnormal=False)] * 3), min_size=1,
+                max_size=8), st.sampled_from([("N", "D", "loss"), ("n_params", "Tokens", "LOSS"),
+                                              ("Model Size", "n_tokens", "loss")]))
+def test_read_runs_round_trip(tmp_path_factory, rows, header):
+    from scalinglab.cli.plots import read_runs
+
+    path = tmp_path_factory.mktemp("runs") / "runs.csv"
+    path.write_text(",".join(header) + "\n" + "".join(f"{n!r},{d!r},{l!r}\n" for n, d, l in rows))
+    n, d, loss = read_runs(path)
+    np.testing.assert_array_equal(np.column_stack([n, d, loss]), np.array(rows))

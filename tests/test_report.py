@@ -82,7 +82,7 @@ def test_cli_plan_report(cli, tmp_path, monkeypatch):
     r = cli("plan", "--params", "70B", "--tokens", "15T", "--report", out, "--json")
     assert r.code == 0 and r.json["tokens_per_param"] == pytest.approx(214.3, abs=0.1)
     assert out.read_text().count("<svg") == 2
-    monkeypatch.setattr("scalinglab.report._figures", lambda p: [])  # figures checked above
+    monkeypatch.setattr("scalinglab.report._figures", lambda p, laws: [])  # figures checked above
     r = cli("plan", "--compute", "1e24", "--report", out)
     assert r.code == 0 and "report written to" in r.out and "1.00e24 FLOP" in out.read_text()
 
@@ -106,3 +106,14 @@ def test_report_loads_in_headless_chromium_without_console_errors(page, tmp_path
     assert "Training plan: 70.0B parameters" in r.stdout and r.stdout.count("<svg") == 2
     console = [line for line in r.stderr.splitlines() if ":CONSOLE" in line]
     assert console == []
+
+
+def test_report_with_a_saved_fit_names_its_source(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr("scalinglab.report._figures", lambda p, laws: [])  # drawn in test_plots
+    fit = tmp_path / "myfit.json"
+    fit.write_text('{"E": 1.8, "A": 480, "B": 2000, "alpha": 0.35, "beta": 0.36}')
+    out = tmp_path / "plan.html"
+    r = cli("plan", "--compute", "1e23", "--law", fit, "--report", out)
+    assert r.code == 0, r.err
+    page = out.read_text()
+    assert "myfit: fit saved in myfit.json" in page

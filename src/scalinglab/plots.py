@@ -353,9 +353,13 @@ def fit_figure(n_params, n_tokens, loss, law=DEFAULT_LAW):
     return fig
 
 
-def plan_figure(plan):
-    """One page for a plan: loss along its iso-compute line under every law, and the loss terms."""
+def plan_figure(plan, laws=()):
+    """One page for a plan: loss along its iso-compute line under every law, and the loss terms.
+
+    laws: law objects the plan used that are not registered (a fit loaded from JSON).
+    """
     p = plan.to_dict() if hasattr(plan, "to_dict") else plan
+    known = {**LAWS, **{lw.id: lw for lw in laws}}
     n, d, c = p["n_params"], p["n_tokens"], p["flops"]
     fig, axes = _figure(1, 2, size=(13, 5.4), footnote=(
         f"{p['derivation']}. Compute C = 6ND = {format_sci(c, 3)} FLOP "
@@ -366,7 +370,7 @@ def plan_figure(plan):
     grid = n * np.logspace(-2, 2, 200)
     ids = list(p["losses"])
     for i, lid in enumerate(ids):
-        lw = LAWS.get(lid)
+        lw = known.get(lid)
         o = p["losses"][lid]["optimal_at_same_compute"]
         if lw is not None:
             ax1.plot(grid, lw.loss(grid, c / (6 * grid)), color=f"C{i}", lw=1.6,

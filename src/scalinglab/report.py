@@ -81,10 +81,10 @@ def inline_svg(svg_text: str) -> str:
     return re.sub(r"<metadata>.*?</metadata>\s*", "", s, flags=re.S)
 
 
-def _figures(p: dict) -> list:
+def _figures(p: dict, laws) -> list:
     from scalinglab import plots
 
-    fig1 = plots.plan_figure(p)
+    fig1 = plots.plan_figure(p, laws)
     fig2 = plots.frontier_figure(mark=(p["flops"], p["n_params"], p["n_tokens"]))
     return [(plots.svg(fig1), "The plan: loss along its iso-compute line under each law (left) "
                               "and its predicted loss split into E, A/N^alpha and B/D^beta (right)."),
@@ -92,18 +92,20 @@ def _figures(p: dict) -> list:
                               "and D and the catalogue's models.")]
 
 
-def _sources(p: dict) -> list:
+def _sources(p: dict, laws) -> list:
     from scalinglab.laws import LAWS
 
-    out = [f"{lid}: {LAWS[lid].source}" for lid in p.get("losses", {}) if lid in LAWS]
+    known = {**LAWS, **{lw.id: lw for lw in laws}}
+    out = [f"{lid}: {known[lid].source}" for lid in p.get("losses", {}) if lid in known]
     out.append("Catalogue models: Epoch AI 'All ML Systems' data (CC BY 4.0), the papers and "
                "model cards named per row (`scalinglab models --json`).")
     out.append("C = 6ND: Kaplan et al. 2020, Sec. 2.1; 1 PF-day = 8.64e19 FLOP.")
     return out
 
 
-def report_html(plan, figures: bool = True) -> str:
-    """The HTML text of a plan's report (a Plan or its to_dict())."""
+def report_html(plan, figures: bool = True, laws=()) -> str:
+    """The HTML text of a plan's report (a Plan or its to_dict()); laws: unregistered law
+    objects the plan used (a fit loaded from JSON)."""
     p = plan.to_dict() if hasattr(plan, "to_dict") else dict(plan)
     n, d = p["n_params"], p["n_tokens"]
     title = f"Training plan: {format_count(n)} parameters on {format_count(d)} tokens"
@@ -116,14 +118,14 @@ def report_html(plan, figures: bool = True) -> str:
     if figures:
         parts.append("<h2>Figures</h2>")
         parts += [f"<figure>{inline_svg(s)}<figcaption>{html.escape(c)}</figcaption></figure>"
-                  for s, c in _figures(p)]
+                  for s, c in _figures(p, laws)]
     parts.append("<h2>Assumptions</h2>")
     parts.append(render([{"#": i, "assumption": a} for i, a in
                          enumerate(p.get("assumptions", []), start=1)]))
     parts.append("<h2>Every number in the plan</h2>")
     parts.append(render({k: v for k, v in p.items() if k != "assumptions"}))
     parts.append("<h2>Sources</h2>")
-    parts.append(render(_sources(p)))
+    parts.append(render(_sources(p, laws)))
     parts.append(f"<footer>Written by scalinglab {__version__}, offline; the same numbers come "
                  f"from <code>scalinglab plan --json</code>.</footer>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -132,10 +134,10 @@ def report_html(plan, figures: bool = True) -> str:
             + "\n".join(parts) + "\n</body></html>\n")
 
 
-def write_report(plan, path) -> Path:
+def write_report(plan, path, laws=()) -> Path:
     """Write the report; returns the path."""
     out = Path(path)
     if not out.parent.is_dir():
         raise InputError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
-    out.write_text(report_html(plan), encoding="utf-8")
+    out.write_text(report_html(plan, laws=laws), encoding="utf-8")
     return out

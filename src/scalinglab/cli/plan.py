@@ -33,7 +33,7 @@ def plan_cmd(
     )
     if report is not None:
         from scalinglab.cli.plots import write_plan_report
-        write_plan_report(p, report, announce=not json)
+        write_plan_report(p, report, law, announce=not json)
     if json:
         return print_json(p.to_dict())
     c = p.compute

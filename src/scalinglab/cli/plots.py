@@ -158,7 +158,7 @@ def plot_cmd(
             raise InputError("`plot fit` needs a CSV of runs with N, D (or C) and loss columns")
         fig = plots.fit_figure(*read_runs(runs), lw)
     else:
-        fig = plots.plan_figure(_plan(budgets, params, tokens, target_loss, lw))
+        fig = plots.plan_figure(_plan(budgets, params, tokens, target_loss, lw), [lw])
     path = plots.save(fig, output)
     used = (None if name == "history" else [x.id for x in laws] if name == "frontier" else lw.id)
     if json:
@@ -179,12 +179,13 @@ def _plan(budgets, params, tokens, target_loss, law):
                      loss=target_loss, law=law)
 
 
-def write_plan_report(plan, path, announce=True) -> None:
-    """`plan --report FILE`: write the self-contained HTML page of a plan."""
+def write_plan_report(plan, path, law=DEFAULT_LAW, announce=True) -> None:
+    """`plan --report FILE`: write the self-contained HTML page of a plan made under `law`."""
+    from scalinglab.laws import get_law
     from scalinglab.report import write_report
 
     if Path(path).suffix.lower() not in (".html", ".htm"):
         raise InputError(f"--report {path!r}: use a file ending in .html")
-    out = write_report(plan, path)
+    out = write_report(plan, path, [get_law(law) if isinstance(law, str) else law])
     if announce:
         console.print(f"report written to {out}")
