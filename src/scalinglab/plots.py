@@ -76,14 +76,16 @@ _ALIGN = [("left", "bottom"), ("left", "top"), ("right", "bottom"), ("right", "t
 _SHIFT = {"left": 0.0, "center": -0.5, "right": -1.0, "bottom": 0.0, "top": -1.0}
 
 
-def label_points(ax, xs, ys, labels, fontsize=7, **kw):
+def label_points(ax, xs, ys, labels, fontsize=7, layout=True, **kw):
     """Label points in priority order without overlapping each other, the points or the axes edge.
 
     Tries eight offsets per point (boxes measured once per label, all offsets checked at once);
-    a label that fits nowhere is left out. Returns the Text artists.
+    a label that fits nowhere is left out. layout=False: the caller has already drawn the
+    figure once with its final layout. Returns the Text artists.
     """
     fig = ax.figure
-    fig.draw_without_rendering()  # fix the layout so display coordinates are final
+    if layout:
+        fig.draw_without_rendering()  # fix the layout so display coordinates are final
     r = fig.canvas.get_renderer()
     px = fig.dpi / 72
     pts = ax.transData.transform(np.column_stack([xs, ys]))
@@ -223,8 +225,10 @@ def frontier_figure(laws=None, models=None, compute=(1e18, 1e27), mark=None):
         ax.legend(fontsize=8, loc="upper left")
     axes[0, 0].set_title("Model size: compute-optimal (lines) and as trained (points)")
     axes[0, 1].set_title("Training tokens: compute-optimal (lines) and as trained (points)")
-    for ax, pts in ((axes[0, 0], mn), (axes[0, 1], md)):  # once the layout is final
-        label_points(ax, mc[order], pts[order], [names[i] for i in order], fontsize=6.5)
+    fig.draw_without_rendering()  # the layout is final now: label both panels against it
+    for ax, pts in ((axes[0, 0], mn), (axes[0, 1], md)):
+        label_points(ax, mc[order], pts[order], [names[i] for i in order], fontsize=6.5,
+                     layout=False)
     return fig
 
 
@@ -260,23 +264,23 @@ def contour_figure(law=DEFAULT_LAW, n_range=(1e7, 1e13), d_range=(1e9, 1e14),
 
 
 def _label_lines(ax, compute, n_range, d_range):
-    """Write 'C = 1e21' along each iso-compute line, near its top, rotated with it."""
+    """Write '1e21 FLOP' along each iso-compute line, near its top, rotated with it."""
     fig = ax.figure
     fig.draw_without_rendering()
+    (n0, n1), (d0, d1) = np.log10(n_range), np.log10(d_range)
     for ci in compute:
-        # the point of N D = C/6 at 80% of the way up the visible D range, clipped to N's range
-        d = 10 ** (np.log10(d_range[0]) + 0.85 * np.log10(d_range[1] / d_range[0]))
-        n = ci / (6 * d)
-        if n < n_range[0]:
-            n = 10 ** (np.log10(n_range[0]) + 0.05 * np.log10(n_range[1] / n_range[0]))
-            d = ci / (6 * n)
-        if not (n_range[0] <= n <= n_range[1] and d_range[0] <= d <= d_range[1]):
+        # the point of N D = C/6 near the top, kept far enough from the edges for the text to fit
+        u = np.clip((np.log10(ci / 6) - (d0 + 0.85 * (d1 - d0)) - n0) / (n1 - n0), 0.06, 0.9)
+        n = 10 ** (n0 + u * (n1 - n0))
+        d = ci / (6 * n)
+        if not (0.05 <= (np.log10(d) - d0) / (d1 - d0) <= 0.97):
             continue
         p = ax.transData.transform([(n, d), (n * 2, d / 2)])
         angle = np.degrees(np.arctan2(*(p[1] - p[0])[::-1]))
-        t = ax.annotate(f"C = {format_sci(ci, 1)} FLOP", (n, d), xytext=(0, 3),
+        t = ax.annotate(f"{format_sci(ci, 1)} FLOP", (n, d), xytext=(0, -3),
                         textcoords="offset points", rotation=angle, rotation_mode="anchor",
-                        fontsize=7, ha="center", va="bottom")
+                        fontsize=7, ha="center", va="top",  # hangs below the line
+                        bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.75))
         t.set_in_layout(False)
 
 
