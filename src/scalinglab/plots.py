@@ -380,6 +380,7 @@ def plan_figure(plan, laws=()):
             ax1.plot(grid, lw.loss(grid, c / (6 * grid)), color=f"C{i}", lw=1.6,
                      label=lid + (" (plan's law)" if lid == p["law"] else ""))
         ax1.plot(o["n_params"], o["loss"], "o", color=f"C{i}", mec="k", ms=6, zorder=4)
+    ax1.plot([], [], "o", color="w", mec="k", label="each law's optimum at this compute")
     ax1.axvline(n, color="k", lw=1.2, ls="--", label=f"this plan: N = {format_count(n)}")
     ax1.set_xscale("log")
     _count_axis(ax1.xaxis)
