@@ -57,6 +57,8 @@ def test_report_renders_sections_it_has_never_seen():
     d["memory"] = [{"mode": "train", "per_gpu_bytes": 6.1e10, "fits": True}]
     d["architecture"] = {"layers": {"n": 80, "d_model": 8192}, "vocab": None}
     page = report_html(d, figures=False)
+    assumptions = page[page.index("<h2>Assumptions"):page.index("<h2>Every number")]
+    assert "hardware" in assumptions and "dense BF16 peak 989.4 TFLOP/s" in assumptions
     for text in ("hardware", "H100 SXM", "1,024", "41.5", "dense BF16 peak 989.4 TFLOP/s",
                  "per_gpu_bytes", "6.100e10", "yes", "d_model", "8,192", "&ndash;"):
         assert text in page, text

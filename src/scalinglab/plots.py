@@ -70,18 +70,22 @@ def _label_order(names, size):
                                                                -size[i])), dtype=int)
 
 
-_OFFSETS = np.array([(5, 3), (5, -3), (-5, 3), (-5, -3), (0, 7), (0, -7), (10, 10), (-10, -10)])
+# label offsets in points, nearest first (no leader lines: they clutter more than they help)
+_OFFSETS = np.array([(5, 3), (5, -3), (-5, 3), (-5, -3), (0, 7), (0, -7), (8, 8), (-8, -8),
+                     (8, -8), (-8, 8), (0, 11), (0, -11)])
 _ALIGN = [("left", "bottom"), ("left", "top"), ("right", "bottom"), ("right", "top"),
-          ("center", "bottom"), ("center", "top"), ("left", "bottom"), ("right", "top")]
+          ("center", "bottom"), ("center", "top"), ("left", "bottom"), ("right", "top"),
+          ("left", "top"), ("right", "bottom"), ("center", "bottom"), ("center", "top")]
 _SHIFT = {"left": 0.0, "center": -0.5, "right": -1.0, "bottom": 0.0, "top": -1.0}
 
 
-def label_points(ax, xs, ys, labels, fontsize=7, layout=True, **kw):
+def label_points(ax, xs, ys, labels, fontsize=7, layout=True, avoid=(), **kw):
     """Label points in priority order without overlapping each other, the points or the axes edge.
 
-    Tries eight offsets per point (boxes measured once per label, all offsets checked at once);
+    Tries twelve offsets per point (boxes measured once per label, all offsets checked at once);
     a label that fits nowhere is left out. layout=False: the caller has already drawn the
-    figure once with its final layout. Returns the Text artists.
+    figure once with its final layout. avoid: more (x, y) points that labels must not cover
+    (a big marker). Returns the Text artists.
     """
     fig = ax.figure
     if layout:
@@ -89,7 +93,10 @@ def label_points(ax, xs, ys, labels, fontsize=7, layout=True, **kw):
     r = fig.canvas.get_renderer()
     px = fig.dpi / 72
     pts = ax.transData.transform(np.column_stack([xs, ys]))
-    taken = np.hstack([pts - 3 * px, pts + 3 * px])  # (k, 4): x0 y0 x1 y1, markers first
+    taken = np.hstack([pts - 2.5 * px, pts + 2.5 * px])  # (k, 4): x0 y0 x1 y1; markers (ms=5)
+    if len(avoid):
+        big = ax.transData.transform(np.asarray(avoid, dtype=float).reshape(-1, 2))
+        taken = np.vstack([taken, np.hstack([big - 8 * px, big + 8 * px])])
     box = ax.get_window_extent(r)
     shift = np.array([(_SHIFT[h], _SHIFT[v]) for h, v in _ALIGN])
     placed = []
@@ -99,8 +106,8 @@ def label_points(ax, xs, ys, labels, fontsize=7, layout=True, **kw):
         t.set_in_layout(False)
         e = t.get_window_extent(r)
         w, h = e.width, e.height
-        lo = np.array([x, y]) + _OFFSETS * px + shift * (w, h) - 2  # two pixels of air
-        cand = np.hstack([lo, lo + (w + 4, h + 4)])  # (8, 4)
+        lo = np.array([x, y]) + _OFFSETS * px + shift * (w, h) - 1.5  # 1.5 pixels of air
+        cand = np.hstack([lo, lo + (w + 3, h + 3)])  # (offsets, 4)
         inside = ((cand[:, 0] >= box.x0) & (cand[:, 2] <= box.x1) & (cand[:, 1] >= box.y0)
                   & (cand[:, 3] <= box.y1))
         clash = ((cand[:, None, 0] < taken[None, :, 2]) & (taken[None, :, 0] < cand[:, None, 2])
@@ -182,13 +189,13 @@ def _catalog_points(models):
     return names, 6 * n * d, n, d, [m.confidence for m in rows]
 
 
-def _scatter_confidence(ax, x, y, conf, **kw):
+def _scatter_confidence(ax, x, y, conf, legend=True, **kw):
     """One marker style per confidence level, each labelled once for the legend."""
     conf = np.asarray(conf)
     for level, style in CONFIDENCE_STYLE.items():
         m = conf == level
         if m.any():
-            ax.plot(x[m], y[m], ls="none", ms=5, label=f"{level}", **style, **kw)
+            ax.plot(x[m], y[m], ls="none", ms=5, label=level if legend else None, **style, **kw)
 
 
 def frontier_figure(laws=None, models=None, compute=(1e18, 1e27), mark=None):
@@ -201,34 +208,41 @@ def frontier_figure(laws=None, models=None, compute=(1e18, 1e27), mark=None):
     laws = [_law(x) for x in (laws or LAWS)]
     models = MODELS if models is None else models
     c = np.logspace(*np.log10(_budgets(compute)[[0, -1]]), 100)
-    fig, axes = _figure(1, 2, size=(13, 6.2), footnote=(
+    fig, axes = _figure(1, 2, size=(15, 6.2), footnote=(
         "Lines: closed-form optimum of each law under C = 6ND. Points: catalogue models at "
         "C = 6 N D (MoE: active parameters); data Epoch AI (CC BY 4.0), papers, model cards.\n"
         "Marker: filled = reported, hollow = third-party estimate, X = rumoured. Labels are "
         "left out where they would overlap; `scalinglab models` lists every row."))
     names, mc, mn, md, conf = _catalog_points(models)
     order = _label_order(names, mc)
-    for ax, what, pts, ylabel in ((axes[0, 0], "n_params", mn, "model size N (parameters)"),
-                                  (axes[0, 1], "n_tokens", md, "training tokens D")):
-        sym, exp = ("N", "a") if what == "n_params" else ("D", "b")
+    panels = ((axes[0, 0], "n_params", mn, "model size N (parameters)"),
+              (axes[0, 1], "n_tokens", md, "training tokens D"))
+    for k, (ax, what, pts, ylabel) in enumerate(panels):
+        first = k == 0  # one legend for both panels, from the first
         for i, lw in enumerate(laws):
-            o = lw.optimal(c)
-            ax.plot(c, getattr(o, what), lw=1.8, color=f"C{i + 1}", label=f"{lw.id} ({sym} ~ C^{getattr(lw, exp):.2f})")
+            ax.plot(c, getattr(lw.optimal(c), what), lw=1.8, color=f"C{i + 1}",
+                    label=f"{lw.id} (N ~ C^{lw.a:.2f}, D ~ C^{lw.b:.2f})" if first else None)
         twenty = np.sqrt(c / 120) * (20 if what == "n_tokens" else 1)  # D = 20N, C = 6ND
-        ax.plot(c, twenty, ls=":", color="0.3", lw=1.2, label="20 tokens/param")
-        _scatter_confidence(ax, mc, pts, conf, gid=f"catalog-{what}", zorder=5)
+        ax.plot(c, twenty, ls=":", color="0.3", lw=1.2, label="20 tokens/param" if first else None)
+        _scatter_confidence(ax, mc, pts, conf, legend=first, gid=f"catalog-{what}", zorder=5)
+        shown = pts
         if mark is not None:
-            ax.plot(mark[0], mark[1 if what == "n_params" else 2], "*", ms=16, color="C3",
-                    mec="k", zorder=6, label="this plan", gid="plan")
-        ax.set(xscale="log", yscale="log", xlabel="training compute C (FLOP)", ylabel=ylabel)
+            ax.plot(mark[0], mark[k + 1], "*", ms=16, color="gold", mec="k", zorder=6,
+                    label="this plan" if first else None, gid="plan")
+            shown = np.append(pts, mark[k + 1])
+        ax.set(xscale="log", yscale="log", xlabel="training compute C (FLOP)", ylabel=ylabel,
+               ylim=(shown.min() / 5, shown.max() * 20))  # the models set the view, not the laws
         _count_axis(ax.yaxis)
-        ax.legend(fontsize=8, loc="upper left")
-    axes[0, 0].set_title("Model size: compute-optimal (lines) and as trained (points)")
-    axes[0, 1].set_title("Training tokens: compute-optimal (lines) and as trained (points)")
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right upper", fontsize=8)
+    axes[0, 0].set_title("Model size N against compute")
+    axes[0, 1].set_title("Training tokens D against compute")
+    fig.suptitle("Compute-optimal allocation under each law (lines) and models as trained "
+                 "(points)", fontsize=12)
     fig.draw_without_rendering()  # the layout is final now: label both panels against it
-    for ax, pts in ((axes[0, 0], mn), (axes[0, 1], md)):
+    for k, (ax, _, pts, _) in enumerate(panels):
+        avoid = [(mark[0], mark[k + 1])] if mark is not None else ()
         label_points(ax, mc[order], pts[order], [names[i] for i in order], fontsize=6.5,
-                     layout=False)
+                     layout=False, avoid=avoid)
     return fig
 
 

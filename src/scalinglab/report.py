@@ -81,6 +81,17 @@ def inline_svg(svg_text: str) -> str:
     return re.sub(r"<metadata>.*?</metadata>\s*", "", s, flags=re.S)
 
 
+def assumptions(d, section="plan") -> list:
+    """Every (section, text) under an 'assumptions' key, at any depth (hardware, memory, ...)."""
+    out = []
+    for k, v in (d.items() if isinstance(d, dict) else ()):
+        if k == "assumptions" and isinstance(v, (list, tuple)):
+            out += [(section, str(a)) for a in v]
+        elif isinstance(v, dict):
+            out += assumptions(v, k if section == "plan" else f"{section}.{k}")
+    return out
+
+
 def _figures(p: dict, laws) -> list:
     from scalinglab import plots
 
@@ -120,8 +131,11 @@ def report_html(plan, figures: bool = True, laws=()) -> str:
         parts += [f"<figure>{inline_svg(s)}<figcaption>{html.escape(c)}</figcaption></figure>"
                   for s, c in _figures(p, laws)]
     parts.append("<h2>Assumptions</h2>")
-    parts.append(render([{"#": i, "assumption": a} for i, a in
-                         enumerate(p.get("assumptions", []), start=1)]))
+    seen = {}  # a plan may repeat a section's assumptions at the top: show each once
+    for sec, text in assumptions(p):
+        seen.setdefault(text, sec)
+    parts.append(render([{"#": i, "section": sec, "assumption": a} for i, (a, sec) in
+                         enumerate(seen.items(), start=1)]))
     parts.append("<h2>Every number in the plan</h2>")
     parts.append(render({k: v for k, v in p.items() if k != "assumptions"}))
     parts.append("<h2>Sources</h2>")
