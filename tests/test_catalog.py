@@ -66,3 +66,59 @@ def test_column_is_nan_where_unknown():
     assert [m.n_tokens is None for m in MODELS] == list(map(bool, n != n))
     with pytest.raises(InputError):
         column("nope")
+
+
+# --- the `models` verb ---------------------------------------------------------------------------
+
+def test_models_json_llama3_70b_vs_optimum(cli):
+    d = cli("models", "--json").json
+    assert d["law"] == "besiroglu2024" and len(d["models"]) >= 30 and d["assumptions"]
+    row = next(r for r in d["models"] if r["name"] == "Llama 3 70B")
+    # 15T tokens / 70B = 214.3 tokens/param, 12.4x Epoch's optimum at the same 6ND compute
+    assert row["tokens_per_param"] == pytest.approx(214.3, abs=0.05)
+    assert row["times_optimal"] == pytest.approx(12.4, abs=0.05)
+    assert row["flops_6nd"] == pytest.approx(6.3e24)  # Epoch's 7.861e24 is 6ND and hardware mixed
+    assert row["flops_6nd_over_reported"] == pytest.approx(6.3e24 / 7.861e24)
+    assert row["loss"] == pytest.approx(1.9303, abs=5e-4)
+    assert set(row) >= {"name", "n_params", "n_tokens", "train_flops", "source", "confidence"}
+
+
+def test_models_law_and_moe(cli):
+    rows = {r["name"]: r for r in cli("models", "--law", "hoffmann2022", "--json").json["models"]}
+    assert rows["Llama 3 70B"]["loss"] == pytest.approx(1.857, abs=5e-4)  # Hoffmann Eq. 10
+    ds = rows["DeepSeek-V3"]  # 6 x 37B active x 14.8T = 3.29e24 (DeepSeek-V3 report)
+    assert ds["flops_6nd"] == pytest.approx(3.2856e24) and ds["loss"] is None
+    assert rows["GPT-3 175B"]["flops_6nd_over_reported"] == pytest.approx(3.15e23 / 3.14e23)
+
+
+def test_models_sort(cli):
+    names = [r["name"] for r in cli("models", "--sort", "params", "--reverse", "--json").json["models"]]
+    assert names[0] == "GPT-4" and names[-1] in {"Gemini 1.0 Ultra", "Gemini 1.0 Pro",
+                                                 "Gemini 1.5 Pro"}  # unknown sizes last
+    tpp = [r["tokens_per_param"] for r in cli("models", "--sort", "tokens-per-param",
+                                              "--json").json["models"]]
+    known = [x for x in tpp if x is not None]
+    assert known == sorted(known) and tpp[-1] is None
+
+
+def test_models_table(cli):
+    r = cli("models")
+    assert r.code == 0
+    for word in ("Chinchilla 70B", "x opt", "6ND/rep", "rumoured", "Assumptions", "Epoch AI"):
+        assert word in r.out
+
+
+@pytest.mark.parametrize("args", [("models", "--sort", "size"), ("models", "--law", "nope"),
+                                  ("models", "--bogus")])
+def test_models_bad_input(cli, args):
+    assert_one_line_error(cli(*args))
+
+
+def test_models_imports_no_matplotlib_or_scipy():
+    from conftest import run_subprocess
+
+    code = ("import sys; from scalinglab.cli import main\n"
+            "try:\n    main(['models', '--json'])\nexcept SystemExit: pass\n"
+            "print('HEAVY', [m for m in ('scipy', 'matplotlib', 'pandas', 'torch') if m in sys.modules])")
+    r = run_subprocess(code=code)
+    assert r.returncode == 0 and "HEAVY []" in r.stdout, r.stderr

@@ -95,3 +95,34 @@ def column(field: str, models=MODELS) -> np.ndarray:
         raise unknown("model field", field, Model.__dataclass_fields__)
     return np.array([np.nan if getattr(m, field) is None else getattr(m, field) for m in models],
                     dtype=float)
+
+
+def compare(law=None, models=MODELS) -> list[dict]:
+    """Each model with tokens/param, its multiple of the law's compute-optimal ratio at the same
+    6ND compute, 6ND against the reported FLOP, and the law's predicted loss.
+
+    MoE rows use active parameters for 6ND; dense laws say nothing about MoE loss or optimum, so
+    those two are None there (as is anything whose inputs are unknown).
+    """
+    from scalinglab.laws import DEFAULT_LAW, get_law
+
+    law = get_law(law or DEFAULT_LAW) if law is None or isinstance(law, str) else law
+    n, d = column("n_params", models), column("n_tokens", models)
+    active = column("active_params", models)
+    moe = ~np.isnan(active)
+    flops = 6 * np.where(moe, active, n) * d
+    dense = ~moe & ~np.isnan(flops)
+    opt_tpp, loss = np.full(len(models), np.nan), np.full(len(models), np.nan)
+    if dense.any():
+        opt_tpp[dense] = law.optimal(flops[dense]).tokens_per_param
+        loss[dense] = law.loss(n[dense], d[dense])
+    tpp = d / n
+    cols = {"tokens_per_param": tpp, "times_optimal": tpp / opt_tpp,
+            "optimal_tokens_per_param": opt_tpp, "flops_6nd": flops,
+            "flops_6nd_over_reported": flops / column("train_flops", models), "loss": loss}
+    return [{**m.to_dict(), **{k: _none(v[i]) for k, v in cols.items()}, "law": law.id}
+            for i, m in enumerate(models)]
+
+
+def _none(x) -> float | None:
+    return None if np.isnan(x) else float(x)

@@ -37,6 +37,8 @@ def plan_cmd(
                                                                "config.json (exact count); with "
                                                                "--gpu, a memory check.")] = None,
     json: Json = False,
+    report: Annotated[Optional[str], typer.Option(
+        "--report", help="Also write a self-contained HTML report (figures, assumptions).")] = None,
 ):
     """A whole training plan: N, D, FLOP, PF-days, loss under every law, the 20:1 check."""
     from scalinglab.cli.beyond import plan_with_extras, print_plan_extras
@@ -61,6 +63,9 @@ def plan_cmd(
 
         p = replace(p, memory=plan_memory(arch, gpu, int(hw.parse_n_gpus(n_gpus))))
     p = plan_with_extras(p, law, inference_tokens, unique_tokens)
+    if report is not None:
+        from scalinglab.cli.plots import write_plan_report
+        write_plan_report(p, report, law, announce=not json)
     if json:
         return print_json(p.to_dict())
     c = p.compute

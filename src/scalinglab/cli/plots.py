@@ -1,0 +1,191 @@
+"""Verbs for pictures and the model catalogue: models, plot (and plan's --report)."""
+
+import csv
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from scalinglab.cli import app
+from scalinglab.cli._common import Json, assumptions, console, print_json, table
+from scalinglab.errors import InputError, unknown
+from scalinglab.laws import DEFAULT_LAW
+from scalinglab.units import format_count, format_sci, parse_flops, parse_number
+
+SORT_KEYS = {"name": "name", "org": "org", "year": "year", "params": "n_params",
+             "active": "active_params", "tokens": "n_tokens", "flops": "train_flops",
+             "flops-6nd": "flops_6nd", "tokens-per-param": "tokens_per_param",
+             "times-optimal": "times_optimal", "loss": "loss", "confidence": "confidence"}
+
+
+def _fmt(x, f) -> str:
+    return "-" if x is None else f(x)
+
+
+@app.command("models")
+def models_cmd(
+    sort: Annotated[str, typer.Option("--sort", help="Sort by: " + ", ".join(SORT_KEYS) +
+                                      " (unknown values last).")] = "year",
+    reverse: Annotated[bool, typer.Option("--reverse", help="Largest first.")] = False,
+    law: Annotated[str, typer.Option("--law", help="Law for the optimum and loss columns.")] =
+    DEFAULT_LAW,
+    json: Json = False,
+):
+    """Notable models: size, tokens, tokens/param against the compute-optimal ratio, 6ND against
+    the reported FLOP, and the predicted loss, each row with its source and confidence."""
+    from scalinglab.catalog import compare
+
+    if sort.lower() not in SORT_KEYS:
+        raise unknown("sort key", sort, SORT_KEYS)
+    rows = compare(law)
+    key = SORT_KEYS[sort.lower()]
+    rows = sorted(rows, key=lambda r: (r[key] is None, r[key] if r[key] is not None else 0))
+    if reverse:
+        known = [r for r in rows if r[key] is not None][::-1]
+        rows = known + [r for r in rows if r[key] is None]
+    notes = [
+        f"law: {rows[0]['law']}; 'x opt' = tokens/param divided by the law's compute-optimal "
+        "tokens/param at the same 6ND compute",
+        "6ND uses active parameters for MoE; dense laws give no loss or optimum for MoE rows",
+        "loss: the law's prediction for a decoder LM of that N and D on the law's own data; "
+        "encoder (BERT) and encoder-decoder (T5) rows are not like-for-like",
+        "6ND/rep far from 1 usually means the tokens column is a dataset size, not tokens seen "
+        "(GPT-1, GPT-2), or the reported FLOP counts more than 6ND",
+        "confidence: reported (developer), estimated (third party), rumoured (leaks, lectures)",
+        "data: Epoch AI 'All ML Systems' (CC BY 4.0), papers and model cards; `--json` has each "
+        "row's source and notes",
+    ]
+    if json:
+        return print_json({"law": rows[0]["law"], "sort": sort, "models": rows,
+                           "assumptions": notes})
+    console.print(table(None, "model", "year", "N", "active", "D", "D/N", "x opt", "6ND",
+                        "reported", "6ND/rep", "loss", "conf.", rows=[
+        (r["name"], r["year"], _fmt(r["n_params"], format_count),
+         _fmt(r["active_params"], format_count), _fmt(r["n_tokens"], format_count),
+         _fmt(r["tokens_per_param"], lambda x: f"{x:,.1f}"),
+         _fmt(r["times_optimal"], lambda x: f"{x:.2f}"), _fmt(r["flops_6nd"], format_sci),
+         _fmt(r["train_flops"], format_sci), _fmt(r["flops_6nd_over_reported"], lambda x: f"{x:.2f}"),
+         _fmt(r["loss"], lambda x: f"{x:.3f}"), r["confidence"]) for r in rows]))
+    assumptions(notes)
+
+
+# --- plot ----------------------------------------------------------------------------------------
+
+_COLUMNS = {"n": ("n", "n_params", "params", "parameters", "model size", "model_size"),
+            "d": ("d", "n_tokens", "tokens", "training tokens"),
+            "c": ("c", "flops", "compute", "training flop", "training_flop"),
+            "loss": ("loss", "l", "final loss")}
+
+
+def read_runs(path) -> tuple:
+    """(N, D, loss) arrays from a CSV with columns N, D (or C = 6ND FLOP) and loss, any case."""
+    import numpy as np
+
+    p = Path(path)
+    try:
+        with p.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read runs file {str(p)!r} ({e.__class__.__name__})") from None
+    header = {h.strip().lower(): h for h in (rows[0] if rows else {})}
+    col = {k: next((header[a] for a in names if a in header), None) for k, names in _COLUMNS.items()}
+    if not rows or col["n"] is None or col["loss"] is None or (col["d"] is None and col["c"] is None):
+        raise InputError(f"runs file {str(p)!r} needs a header with N, D (or C) and loss columns "
+                         f"and at least one row; found {', '.join(header) or 'nothing'}")
+
+    def cells(key, parse):
+        out = []
+        for i, r in enumerate(rows, start=2):
+            out.append(parse(r[col[key]] if r[col[key]] is not None else "",
+                             f"{str(p)!r} line {i}, column {col[key]!r}"))
+        return np.array(out)
+
+    n = cells("n", parse_number)
+    d = cells("d", parse_number) if col["d"] else cells("c", parse_flops) / (6 * n)
+    return n, d, cells("loss", parse_number)
+
+
+def _check_output(output: str) -> str:
+    from scalinglab.plots import FORMATS
+
+    if Path(output).suffix.lower() not in FORMATS:
+        raise InputError(f"-o {output!r}: use a file ending in {', '.join(FORMATS)}")
+    return output
+
+
+@app.command("plot")
+def plot_cmd(
+    name: Annotated[str, typer.Argument(help="isoflop, frontier, contour, history, fit or plan.")],
+    runs: Annotated[Optional[str], typer.Argument(help="plot fit: CSV of runs (N, D, loss).")] = None,
+    output: Annotated[str, typer.Option("--output", "-o", help="File: .png, .svg or .pdf.")] = "",
+    law: Annotated[Optional[str], typer.Option("--law", help="Law id or fit.json (frontier: "
+                                               "all laws unless given).")] = None,
+    compute: Annotated[Optional[list[str]], typer.Option(
+        "--compute", "-c", help="isoflop: budgets (repeat); plan: the budget.")] = None,
+    params: Annotated[Optional[str], typer.Option("--params", "-n", help="plan: N.")] = None,
+    tokens: Annotated[Optional[str], typer.Option("--tokens", "-d", help="plan: D.")] = None,
+    target_loss: Annotated[Optional[float], typer.Option("--loss", help="plan: target.")] = None,
+    json: Json = False,
+):
+    """Draw a figure to a file: isoflop, frontier, contour, history, fit (runs CSV) or plan."""
+    from scalinglab import plots
+    from scalinglab.laws import LAWS, get_law
+
+    name = name.lower()
+    if name not in plots.FIGURES:
+        raise unknown("figure", name, plots.FIGURES)
+    if not output:
+        raise InputError("give the output file with -o FILE (.png, .svg or .pdf)")
+    _check_output(output)
+    if runs is not None and name != "fit":
+        raise InputError(f"only `plot fit` takes a runs file (got {runs!r} for {name})")
+    budgets = [parse_flops(c) for c in compute or ()]
+    every = law is not None and law.lower() == "all"
+    if every and name != "frontier":
+        raise InputError("--law all only applies to `plot frontier`; give one law id")
+    lw = get_law(DEFAULT_LAW if law is None or every else law)
+    if name == "isoflop":
+        fig = plots.isoflop_figure(budgets, lw) if budgets else plots.isoflop_figure(law=lw)
+    elif name == "frontier":
+        laws = list(LAWS.values()) if law is None or every else [lw]
+        fig = plots.frontier_figure(laws)
+    elif name == "contour":
+        fig = plots.contour_figure(lw)
+    elif name == "history":
+        fig = plots.history_figure()
+    elif name == "fit":
+        if runs is None:
+            raise InputError("`plot fit` needs a CSV of runs with N, D (or C) and loss columns")
+        fig = plots.fit_figure(*read_runs(runs), lw)
+    else:
+        fig = plots.plan_figure(_plan(budgets, params, tokens, target_loss, lw), [lw])
+    path = plots.save(fig, output)
+    used = (None if name == "history" else [x.id for x in laws] if name == "frontier" else lw.id)
+    if json:
+        return print_json({"figure": name, "path": str(path), "format": path.suffix[1:].lower(),
+                           "law": used})
+    console.print(f"wrote {path} ({name}" + (f", law {used}" if isinstance(used, str) else "")
+                  + ")")
+
+
+def _plan(budgets, params, tokens, target_loss, law):
+    from scalinglab.plan import make_plan
+
+    if len(budgets) > 1:
+        raise InputError("a plan takes one --compute budget")
+    return make_plan(compute=budgets[0] if budgets else None,
+                     n_params=parse_number(params, "--params") if params is not None else None,
+                     n_tokens=parse_number(tokens, "--tokens") if tokens is not None else None,
+                     loss=target_loss, law=law)
+
+
+def write_plan_report(plan, path, law=DEFAULT_LAW, announce=True) -> None:
+    """`plan --report FILE`: write the self-contained HTML page of a plan made under `law`."""
+    from scalinglab.laws import get_law
+    from scalinglab.report import write_report
+
+    if Path(path).suffix.lower() not in (".html", ".htm"):
+        raise InputError(f"--report {path!r}: use a file ending in .html")
+    out = write_report(plan, path, [get_law(law) if isinstance(law, str) else law])
+    if announce:
+        console.print(f"report written to {out}")
