@@ -215,14 +215,14 @@ def _compare(a_name: str, b_name: str, json: bool):
     if json:
         return print_json({"accelerators": [c.a.to_dict(), c.b.to_dict()], "comparison": d})
     rows = [(dt, _tflops(c.a, dt), _tflops(c.b, dt),
-             f"{c.ratios[dt]:.3g}x" if dt in c.ratios else "-")
+             f"{c.ratios[dt]:.2f}x" if dt in c.ratios else "-")
             for dt in DTYPES if dt in c.a.peaks or dt in c.b.peaks]
     rows += [("memory", format_bytes(c.a.memory_bytes), format_bytes(c.b.memory_bytes),
-              f"{d['memory_ratio']:.3g}x"),
+              f"{d['memory_ratio']:.2f}x"),
              ("bandwidth TB/s", f"{c.a.bandwidth / 1e12:.3g}", f"{c.b.bandwidth / 1e12:.3g}",
-              f"{d['bandwidth_ratio']:.3g}x")]
+              f"{d['bandwidth_ratio']:.2f}x")]
     console.print(f"{c.a.name} vs {c.b.name}: dense peak TFLOP/s per dtype", markup=False)
-    console.print(table(None, "", c.a.id, c.b.id, "ratio", rows=rows))
+    console.print(table(None, "", c.a.id, c.b.id, f"{c.a.id} / {c.b.id}", rows=rows))
 
 
 def _runs_on(ids: list) -> str:
