@@ -30,7 +30,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """Plan, predict and fit LLM training."""
 
 
-from scalinglab.cli import core, plan  # noqa: E402,F401  (registers the verbs)
+from scalinglab.cli import core, fit, plan  # noqa: E402,F401  (registers the verbs)
 
 
 def main(argv=None) -> None:

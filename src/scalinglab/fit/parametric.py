@@ -1,0 +1,365 @@
+"""Chinchilla Approach 3: fit L(N, D) = E + A/N^alpha + B/D^beta to runs (REFERENCES.md §2).
+
+As replicated by Besiroglu et al. 2024 (arXiv:2404.10102): the model in log space,
+    log L_hat = logsumexp(a - alpha log N, b - beta log D, e),  A = e^a, B = e^b, E = e^e,
+the objective sum_i Huber_delta(log L_hat_i - log L_i) with delta = 1e-3, minimised from a grid of
+4,500 starts. Here every start is solved at once: a damped Newton method (Levenberg-Marquardt on
+the analytic Hessian, negative curvature flipped) over an (S, 5) array of parameters, with the
+data centred (a' = a - alpha mean(log N)) so the 5x5 systems are well conditioned.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from scalinglab.errors import InputError
+from scalinglab.fit.io import Runs, load_runs
+from scalinglab.laws.parametric import ParametricLaw
+
+DELTA = 1e-3
+NAMES = ("a", "b", "e", "alpha", "beta")  # log A, log B, log E, alpha, beta
+# Box bounds (log E, alpha, beta); a and b are free. The optimum must lie inside them.
+BOUNDS = {"e": (-10.0, 5.0), "alpha": (0.0, 5.0), "beta": (0.0, 5.0)}
+_INF = np.inf
+
+
+def start_grid() -> np.ndarray:
+    """Epoch AI's grid: alpha, beta in {0, .5, .., 2}; e in {-1, -.5, .., 1}; a, b in {0, 5, .., 25}.
+
+    Returns (4500, 5) rows of (a, b, e, alpha, beta).
+    """
+    ab = np.arange(0.0, 30.0, 5.0)
+    e = np.arange(-1.0, 1.5, 0.5)
+    ex = np.arange(0.0, 2.5, 0.5)
+    g = np.meshgrid(ab, ab, e, ex, ex, indexing="ij")
+    return np.stack([x.ravel() for x in g], axis=1)
+
+
+def pick_starts(n: int | None) -> np.ndarray:
+    """The full grid (n None or >= 4500), or n starts spread evenly through it."""
+    grid = start_grid()
+    if n is None or n >= len(grid):
+        return grid
+    if n < 1:
+        raise InputError(f"--starts must be at least 1, got {n}")
+    return grid[np.unique(np.linspace(0, len(grid) - 1, n).round().astype(int))]
+
+
+# --- the objective, its gradient and Hessian, for S parameter vectors at once -----------------
+
+@dataclass(frozen=True)
+class _Data:
+    xc: np.ndarray  # log N - mean
+    yc: np.ndarray  # log D - mean
+    ell: np.ndarray  # log loss
+    x0: float
+    y0: float
+    mx: np.ndarray = field(repr=False)  # [1, xc, xc^2]
+    my: np.ndarray = field(repr=False)
+    mxy: np.ndarray = field(repr=False)  # [1, xc, yc, xc yc]
+
+    @classmethod
+    def of(cls, runs: Runs) -> "_Data":
+        x, y = np.log(runs.n_params), np.log(runs.n_tokens)
+        xc, yc = x - x.mean(), y - y.mean()
+        one = np.ones_like(xc)
+        return cls(xc, yc, np.log(runs.loss), float(x.mean()), float(y.mean()),
+                   np.stack([one, xc, xc * xc], 1), np.stack([one, yc, yc * yc], 1),
+                   np.stack([one, xc, yc, xc * yc], 1))
+
+    def centre(self, theta: np.ndarray) -> np.ndarray:
+        t = np.array(theta, dtype=float)
+        t[:, 0] -= t[:, 3] * self.x0
+        t[:, 1] -= t[:, 4] * self.y0
+        return t
+
+    def uncentre(self, theta: np.ndarray) -> np.ndarray:
+        t = np.array(theta, dtype=float)
+        t[:, 0] += t[:, 3] * self.x0
+        t[:, 1] += t[:, 4] * self.y0
+        return t
+
+
+def _residuals(th, data: _Data):
+    """Log residuals r (S, P) and the softmax weights of the three terms.
+
+    The logsumexp shift is one number per start (its largest term over all points): within a
+    start the terms span at most alpha * range(log N) nats, so nothing under- or overflows, and
+    the constant term costs one exp per start instead of one per point.
+    """
+    t1 = th[:, 0:1] - th[:, 3:4] * data.xc
+    t2 = th[:, 1:2] - th[:, 4:5] * data.yc
+    m = np.maximum(np.maximum(t1.max(1), t2.max(1)), th[:, 2])[:, None]
+    e1, e2, e3 = np.exp(t1 - m), np.exp(t2 - m), np.exp(th[:, 2:3] - m)
+    s = e1 + e2 + e3
+    r = np.log(s) + (m - data.ell)
+    inv = 1.0 / s
+    return r, e1 * inv, e2 * inv, e3 * inv
+
+
+BLOCK = 512  # starts per block: (512, P) temporaries stay in cache, ~3x faster than one big array
+
+
+def evaluate(th, data: _Data, delta=DELTA, weights=None, derivatives=True):
+    """Objective (S,); with derivatives also the gradient (S, 5), Hessian (S, 5, 5) and the
+    Gauss-Newton matrix of the reweighted (IRLS) problem (S, 5, 5), in centred coordinates.
+
+    Works through the starts in blocks of BLOCK rows (cache-sized arrays), then stacks them.
+    """
+    parts = [_evaluate(th[i:i + BLOCK], data, delta,
+                       None if weights is None else weights[i:i + BLOCK], derivatives)
+             for i in range(0, len(th), BLOCK)]
+    if not derivatives:
+        return np.concatenate(parts)
+    return tuple(np.concatenate(x) for x in zip(*parts))
+
+
+def _evaluate(th, data: _Data, delta, weights, derivatives):
+    r, w1, w2, w3 = _residuals(th, data)
+    hp = np.clip(r, -delta, delta)  # Huber'(r)
+    h = hp * (r - 0.5 * hp)  # Huber(r): r^2/2 inside delta, delta (|r| - delta/2) outside
+    if weights is not None:
+        h, hp = h * weights, hp * weights
+    f = h.sum(1)
+    if not derivatives:
+        return f
+    inside = np.abs(r) <= delta
+    h2 = inside if weights is None else inside * weights  # Huber''(r)
+    # IRLS weight h'(r)/r: 1 inside delta, delta/|r| outside
+    om = np.where(inside, 1.0, delta / np.maximum(np.abs(r), delta))
+    if weights is not None:
+        om *= weights
+    g1, g2 = (hp * w1) @ data.mx[:, :2], (hp * w2) @ data.my[:, :2]
+    g = np.stack([g1[:, 0], g2[:, 0], (hp * w3).sum(1), -g1[:, 1], -g2[:, 1]], 1)
+    # per point, in t = (t1, t2, t3) space: Hessian (h'' - h') w w^T + h' diag(w) (as d2r/dt2 =
+    # diag(w) - w w^T), and Gauss-Newton h'/r w w^T; both map to theta through dt/dtheta.
+    q = h2 - hp
+    H = _assemble(q * w1, q * w2, q * w3, w1, w2, w3, hp, data)
+    M = _assemble(om * w1, om * w2, om * w3, w1, w2, w3, 0.0, data)
+    return f, g, H, M
+
+
+def _assemble(qw1, qw2, qw3, w1, w2, w3, diag, data: _Data):
+    """sum_i dt/dtheta^T (q w w^T + diag * diag(w)) dt/dtheta, with q w_k given, for S rows."""
+    s11 = (w1 * (qw1 + diag)) @ data.mx
+    s22 = (w2 * (qw2 + diag)) @ data.my
+    s12 = (qw1 * w2) @ data.mxy
+    s13 = (qw1 * w3) @ data.mx[:, :2]
+    s23 = (qw2 * w3) @ data.my[:, :2]
+    s33 = (w3 * (qw3 + diag)).sum(1)
+    H = np.empty((len(w1), 5, 5))
+    upper = {(0, 0): s11[:, 0], (0, 1): s12[:, 0], (0, 2): s13[:, 0], (0, 3): -s11[:, 1],
+             (0, 4): -s12[:, 2], (1, 1): s22[:, 0], (1, 2): s23[:, 0], (1, 3): -s12[:, 1],
+             (1, 4): -s22[:, 1], (2, 2): s33, (2, 3): -s13[:, 1], (2, 4): -s23[:, 1],
+             (3, 3): s11[:, 2], (3, 4): s12[:, 3], (4, 4): s22[:, 2]}
+    for (i, j), v in upper.items():
+        H[:, i, j] = H[:, j, i] = v
+    return H
+
+
+# --- the batched solver ----------------------------------------------------------------------
+
+def _bounds(data: _Data):
+    lo = np.array([-_INF, -_INF, BOUNDS["e"][0], BOUNDS["alpha"][0], BOUNDS["beta"][0]])
+    hi = np.array([_INF, _INF, BOUNDS["e"][1], BOUNDS["alpha"][1], BOUNDS["beta"][1]])
+    return lo, hi
+
+
+def _newton_step(H, g, mu):
+    """-(|H| + mu lambda_max I)^-1 g, |H| the Hessian with its eigenvalues made positive."""
+    lam, V = np.linalg.eigh(H)
+    lam = np.abs(lam)
+    top = lam.max(1, keepdims=True)
+    lam = np.maximum(lam, 1e-12 * top + 1e-300) + mu[:, None] * top
+    return -np.einsum("sij,sj->si", V, np.einsum("sji,sj->si", V, g) / lam)
+
+
+def _gn_step(M, g, mu):
+    """-(M + mu tr(M)/5 I)^-1 g: a damped Gauss-Newton step on the IRLS majoriser."""
+    scale = np.trace(M, axis1=1, axis2=2) / 5 + 1e-300
+    A = M + (mu * scale)[:, None, None] * np.eye(5)
+    return -np.linalg.solve(A, g[..., None])[..., 0]
+
+
+STATUS = ("running", "gradient", "flat", "stalled", "max_iter")
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Where each start ended: theta (S, 5, centred), objective (S,), status (S,) as an index
+    into STATUS, and the iterations each start took."""
+
+    theta: np.ndarray
+    objective: np.ndarray
+    status: np.ndarray
+    n_iter: np.ndarray
+
+    def counts(self) -> dict:
+        return {name: int(np.sum(self.status == i)) for i, name in enumerate(STATUS) if i}
+
+
+def solve(theta0, data: _Data, delta=DELTA, weights=None, max_iter=100, gtol=1e-10, ftol=1e-12,
+          max_step=4.0, progress=None) -> Solution:
+    """Minimise the objective from every row of theta0 (S, 5, centred) together.
+
+    Far from a minimum each start takes damped Gauss-Newton steps on the IRLS majoriser of the
+    Huber loss (which crosses many kinks of the nearly-L1 objective at once); once its progress
+    slows it switches to damped Newton on the exact Hessian (quadratic convergence). A step is
+    kept only if it lowers that start's objective (Levenberg-Marquardt). A start stops when its
+    projected gradient is below gtol ("gradient"), a kept step lowers its objective by a
+    relative ftol or less ("flat"), or no step can lower it ("stalled").
+    """
+    lo, hi = _bounds(data)
+    th = np.clip(np.array(theta0, dtype=float), lo, hi)
+    S = len(th)
+    wt = (lambda idx: None) if weights is None else (lambda idx: weights[idx])
+    f, g, H, M = evaluate(th, data, delta, wt(slice(None)))
+    mu, nu = np.full(S, 1e-4), np.full(S, 2.0)
+    newton = np.zeros(S, bool)
+    status = np.zeros(S, np.int8)
+    n_iter = np.zeros(S, int)
+    for it in range(1, max_iter + 1):
+        idx = np.flatnonzero(status == 0)
+        if idx.size == 0:
+            break
+        n_iter[idx] = it
+        p = np.empty((idx.size, 5))
+        nw = newton[idx]
+        if nw.any():
+            p[nw] = _newton_step(H[idx[nw]], g[idx[nw]], mu[idx[nw]])
+        if (~nw).any():
+            p[~nw] = _gn_step(M[idx[~nw]], g[idx[~nw]], mu[idx[~nw]])
+        p *= np.minimum(1.0, max_step / np.maximum(np.abs(p).max(1), 1e-300))[:, None]
+        trial = np.clip(th[idx] + p, lo, hi)
+        p = trial - th[idx]
+        model = np.where(nw[:, None, None], H[idx], M[idx])
+        predicted = -(np.einsum("si,si->s", g[idx], p)
+                      + 0.5 * np.einsum("si,sij,sj->s", p, model, p))
+        ft, gt, Ht, Mt = evaluate(trial, data, delta, wt(idx))
+        ok = ft < f[idx]
+        acc = idx[ok]
+        gain = (f[acc] - ft[ok]) / np.maximum(ft[ok], 1e-300)
+        # Nielsen's damping update from the gain ratio rho = actual / predicted decrease
+        rho = (f[acc] - ft[ok]) / np.maximum(predicted[ok], 1e-300)
+        mu[acc] = np.maximum(mu[acc] * np.maximum(1 / 3, 1 - (2 * np.minimum(rho, 1) - 1) ** 3), 1e-15)
+        nu[acc] = 2.0
+        rej = idx[~ok]
+        mu[rej] *= nu[rej]
+        nu[rej] *= 2.0
+        th[acc], f[acc], g[acc], H[acc], M[acc] = trial[ok], ft[ok], gt[ok], Ht[ok], Mt[ok]
+        newton[acc[gain < 1e-3]] = True  # the reweighting has slowed: finish with Newton
+        flat = np.zeros(idx.size, bool)
+        flat[ok] = gain <= ftol
+        st = np.select([np.abs(_projected(th[idx], g[idx], lo, hi)).max(1) <= gtol, flat,
+                        mu[idx] > 1e12], [1, 2, 3], 0)
+        status[idx] = st
+        if progress is not None:
+            progress(int(np.sum(status > 0)), S)
+    status[status == 0] = 4
+    return Solution(th, f, status, n_iter)
+
+
+def _projected(th, g, lo, hi):
+    pg = g.copy()
+    pg[(th <= lo) & (g > 0)] = 0.0
+    pg[(th >= hi) & (g < 0)] = 0.0
+    return pg
+
+
+# --- the result ------------------------------------------------------------------------------
+
+PARAMS = ("E", "A", "B", "alpha", "beta")
+
+
+@dataclass(frozen=True)
+class ParametricFit:
+    """An Approach 3 fit: parameters, objective, how the starts ended, and `.law`."""
+
+    E: float
+    A: float
+    B: float
+    alpha: float
+    beta: float
+    objective: float
+    n_points: int
+    n_starts: int
+    n_at_best: int  # starts whose objective is within a relative 1e-6 of the best
+    status: dict  # how many starts ended how (see STATUS)
+    delta: float
+    at_bound: tuple
+    source: str
+    se: dict  # standard errors: Huber M-estimator sandwich at the optimum
+
+    @property
+    def params(self) -> dict:
+        return {k: getattr(self, k) for k in PARAMS}
+
+    @property
+    def theta(self) -> np.ndarray:
+        """(log A, log B, log E, alpha, beta)."""
+        return np.array([np.log(self.A), np.log(self.B), np.log(self.E), self.alpha, self.beta])
+
+    @property
+    def law(self) -> ParametricLaw:
+        return ParametricLaw("fit", self.E, self.A, self.B, self.alpha, self.beta,
+                             source=f"Approach 3 fit to {self.n_points} runs ({self.source}); "
+                                    f"Huber delta {self.delta:g} on log loss, {self.n_starts} starts")
+
+    @property
+    def a(self) -> float:
+        return self.law.a
+
+    @property
+    def b(self) -> float:
+        return self.law.b
+
+    @property
+    def G(self) -> float:
+        return self.law.G
+
+    def to_dict(self) -> dict:
+        return {"params": self.params, "objective": self.objective, "a": self.a, "b": self.b,
+                "G": self.G, "se": self.se, "n_points": self.n_points, "n_starts": self.n_starts,
+                "n_at_best": self.n_at_best, "status": self.status, "delta": self.delta,
+                "at_bound": list(self.at_bound), "law": self.law.to_dict()}
+
+
+def sandwich_se(theta, runs: Runs, delta=DELTA) -> dict:
+    """Standard errors of E, A, B, alpha, beta: H^-1 (sum_i psi_i psi_i^T) H^-1, the Huber
+    M-estimator's sandwich at theta = (log A, log B, log E, alpha, beta); delta method for E, A, B."""
+    data = _Data.of(runs)
+    th = data.centre(np.atleast_2d(theta))
+    _, _, H, _ = evaluate(th, data, delta)
+    r, w1, w2, w3 = _residuals(th, data)
+    J = np.stack([w1[0], w2[0], w3[0], -w1[0] * data.xc, -w2[0] * data.yc], 1)  # dr/dtheta
+    psi = np.clip(r[0], -delta, delta)[:, None] * J
+    T = np.eye(5)  # d theta / d centred: a = a' + alpha x0, b = b' + beta y0
+    T[0, 3], T[1, 4] = data.x0, data.y0
+    with np.errstate(all="ignore"):
+        Hi = np.linalg.pinv(H[0])
+        cov = T @ Hi @ (psi.T @ psi) @ Hi.T @ T.T
+        sd = np.sqrt(np.clip(np.diag(cov), 0, None))
+    A, B, E = np.exp(theta[:3])
+    return {"E": float(E * sd[2]), "A": float(A * sd[0]), "B": float(B * sd[1]),
+            "alpha": float(sd[3]), "beta": float(sd[4])}
+
+
+def fit_parametric(data, starts: int | None = None, delta: float = DELTA, names: dict | None = None,
+                   max_iter: int = 100) -> ParametricFit:
+    """Fit E + A/N^alpha + B/D^beta to runs (a CSV path, DataFrame, dict of columns or Runs) from
+    Epoch AI's 4,500-start grid (or `starts` points spread through it); see the module docstring."""
+    runs = load_runs(data, names)
+    if not delta > 0:
+        raise InputError(f"Huber delta must be positive, got {delta}")
+    d = _Data.of(runs)
+    sol = solve(d.centre(pick_starts(starts)), d, delta, max_iter=max_iter)
+    f = sol.objective
+    best = int(np.argmin(f))
+    theta = d.uncentre(sol.theta[best:best + 1])[0]
+    lo, hi = _bounds(d)
+    edge = tuple(NAMES[i] for i in range(5)
+                 if sol.theta[best, i] <= lo[i] or sol.theta[best, i] >= hi[i])
+    A, B, E = np.exp(theta[:3])
+    return ParametricFit(float(E), float(A), float(B), float(theta[3]), float(theta[4]),
+                         float(f[best]), len(runs), len(f), int(np.sum(f <= f[best] * (1 + 1e-6))),
+                         sol.counts(), delta, edge, runs.source, sandwich_se(theta, runs, delta))
