@@ -180,6 +180,8 @@ def drop_highest(runs: Runs, k: int) -> Runs:
         raise InputError(f"--drop-highest must be >= 0, got {k}")
     if k == 0:
         return runs
+    if k >= len(runs):
+        raise InputError(f"cannot drop the {k} highest-loss runs of {len(runs)}")
     keep = np.sort(np.argsort(runs.loss, kind="stable")[: len(runs) - k])
     return _check(Runs(runs.n_params[keep], runs.n_tokens[keep], runs.flops[keep], runs.loss[keep],
                        runs.source, runs.dropped + k, runs.budgets))

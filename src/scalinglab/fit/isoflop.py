@@ -84,6 +84,8 @@ def _parabola_minimum(x, y):
     if c2 <= 0:
         return None, "the loss is not convex in log N here"
     xm = -c1 / (2 * c2)
+    if not x.min() <= xm <= x.max():
+        return None, "the parabola's minimum lies outside the runs' range of N"
     return (xm, c0 + c1 * xm + c2 * xm * xm), None
 
 

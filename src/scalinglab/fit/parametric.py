@@ -363,3 +363,12 @@ def fit_parametric(data, starts: int | None = None, delta: float = DELTA, names:
     return ParametricFit(float(E), float(A), float(B), float(theta[3]), float(theta[4]),
                          float(f[best]), len(runs), len(f), int(np.sum(f <= f[best] * (1 + 1e-6))),
                          sol.counts(), delta, edge, runs.source, sandwich_se(theta, runs, delta))
+
+
+def objective(law, data, delta: float = DELTA) -> float:
+    """The Approach 3 objective of a law (anything with E, A, B, alpha, beta) on runs."""
+    runs = load_runs(data)
+    d = _Data.of(runs)
+    theta = np.log([[law.A, law.B, law.E]])
+    theta = np.c_[theta, [[law.alpha, law.beta]]]
+    return float(evaluate(d.centre(theta), d, delta, derivatives=False)[0])
