@@ -109,6 +109,7 @@ ONE_BUDGET = "N,C,loss\n" + "".join(f"{n},1e20,{3 - i * 0.1}\n" for i, n in
     (("fit", "--dataset", "chinchilla", "--delta", "0"), None),
     (("fit", "--dataset", "chinchilla", "--drop-highest", "300"), None),
     (("fit", "--dataset", "chinchilla", "--compute", "abc"), None),
+    (("fit", "--dataset", "chinchilla", "--approach", "2", "--plot", "x.png"), None),
     (("fit", "CSV", "--loss-col", "nope"), "N,D,loss\n" + "1e8,1e9,3\n" * 5),
 ])
 def test_bad_input_is_one_line_exit_2(cli, tmp_path, args, text):

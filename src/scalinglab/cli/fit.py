@@ -66,7 +66,10 @@ def fit_cmd(
     flops = parse_flops(compute) if compute is not None else None
     point = (parse_number(at[0], "--at N"), parse_number(at[1], "--at D")) if at else None
     if plot is not None:
-        figure = _plotter()
+        if approach == 2:
+            raise InputError("--plot draws Approach 3 fits (data against the fitted law); "
+                             "drop --approach 2")
+        draw = _plotter(plot)
     if approach == 2:
         if n_boot:
             raise InputError("--bootstrap works with --approach 3; Approach 2 reports t intervals")
@@ -75,8 +78,8 @@ def fit_cmd(
         doc = _parametric(runs, starts, delta, n_boot, seed, flops, point)
     if output is not None:
         _save(doc, output)
-    if plot is not None and approach == 3:
-        figure(runs.n_params, runs.n_tokens, runs.loss, _law(doc)).savefig(plot)
+    if plot is not None:
+        draw(runs, _law(doc))
     if json:
         return print_json(doc)
     _show(doc, output, plot)
@@ -88,14 +91,25 @@ def _law(doc):
     return ParametricLaw.from_dict(doc["law"])
 
 
-def _plotter():
-    """scalinglab.plots.fit_figure, or a clear error when this build has no plots module."""
+def _plotter(path: Path):
+    """A function (runs, law) -> None that saves scalinglab.plots.fit_figure to `path`, or a
+    clear error when this build has no plots module."""
     try:
-        from scalinglab.plots import fit_figure
-    except ImportError:
+        from scalinglab import plots
+
+        figure = plots.fit_figure
+    except (ImportError, AttributeError):
         raise InputError("--plot is not available in this build (no scalinglab.plots.fit_figure); "
                          "use -o fit.json and plot elsewhere") from None
-    return fit_figure
+    formats = getattr(plots, "FORMATS", (".png", ".svg", ".pdf"))
+    if path.suffix.lower() not in formats:
+        raise InputError(f"--plot {str(path)!r}: use a file ending in {', '.join(formats)}")
+    save = getattr(plots, "save", lambda fig, p: fig.savefig(p))
+
+    def draw(runs, law):
+        save(figure(runs.n_params, runs.n_tokens, runs.loss, law), path)
+
+    return draw
 
 
 def _save(doc: dict, path: Path) -> None:
@@ -249,7 +263,7 @@ def _show(doc: dict, output, plot) -> None:
     if output is not None:
         console.print(f"saved to {output}" + (" (use it as --law FILE)" if doc["approach"] == 3
                                                else ""), markup=False)
-    if plot is not None and doc["approach"] == 3:
+    if plot is not None:
         console.print(f"figure saved to {plot}", markup=False)
     console.print()
     assumptions(doc["assumptions"])
