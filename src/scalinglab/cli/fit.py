@@ -177,8 +177,7 @@ def _assumptions(runs, fit, n_boot, seed) -> list:
         f"objective: sum over runs of Huber(delta={fit.delta:g}) of log residuals",
         f"starts: {fit.n_starts} of Epoch AI's 4,500-point grid (alpha, beta in 0..2, log E in "
         "-1..1, log A, log B in 0..25); all solved together (Gauss-Newton/IRLS then Newton)",
-        f"data: {runs.source}; {len(runs)} runs" + (f", {runs.dropped} highest-loss dropped"
-                                                    if runs.dropped else ""),
+        _data_line(runs),
     ]
     if n_boot:
         lines.append(f"intervals: {n_boot} bootstrap resamples of the runs (seed {seed}), each "
@@ -188,6 +187,11 @@ def _assumptions(runs, fit, n_boot, seed) -> list:
                      "percentile intervals)")
     lines.append("compute-optimal split under C = 6ND (closed form, REFERENCES.md §1)")
     return lines
+
+
+def _data_line(runs) -> str:
+    dropped = f", the {runs.dropped} highest-loss dropped" if runs.dropped else ""
+    return f"data: {runs.source}; {len(runs)} runs{dropped}"
 
 
 def _isoflop(runs, budgets, flops) -> dict:
@@ -210,7 +214,7 @@ def _isoflop(runs, budgets, flops) -> dict:
         "(Hoffmann et al. 2022 Approach 2)",
         "then log N* = a log C + const by least squares; D* = C / (6 N*), so b = 1 - a",
         f"intervals: {int(fit.level * 100)}% t intervals of the slope over {len(fit.budgets)} budgets",
-        f"data: {runs.source}; {len(runs)} runs",
+        _data_line(runs),
     ]
     return doc
 
