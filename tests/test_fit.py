@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scalinglab.fit import bootstrap, dataset, fit_isoflop, fit_parametric, from_arrays, start_grid
 from scalinglab.fit import parametric as P
@@ -151,3 +153,15 @@ def test_isoflop_recovers_exponent_of_a_known_law():
     assert fit.a == pytest.approx(law.a, abs=0.01)
     n, _ = fit.optimal(1e20)
     assert n == pytest.approx(law.optimal(1e20).n_params, rel=0.05)
+
+
+@settings(max_examples=6, deadline=None)
+@given(st.integers(0, 2**31 - 1))
+def test_fit_does_not_depend_on_row_order(seed):
+    law = LAWS["besiroglu2024"]
+    runs = _simulate(law, seed % 1000)
+    perm = np.random.default_rng(seed).permutation(len(runs))
+    shuffled = from_arrays(runs.n_params[perm], runs.loss[perm], n_tokens=runs.n_tokens[perm])
+    a, b = fit_parametric(runs, starts=40), fit_parametric(shuffled, starts=40)
+    assert a.objective == pytest.approx(b.objective, rel=1e-7)
+    assert a.alpha == pytest.approx(b.alpha, rel=1e-4) and a.E == pytest.approx(b.E, rel=1e-4)

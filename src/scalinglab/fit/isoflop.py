@@ -92,8 +92,11 @@ def _parabola_minimum(x, y):
 def fit_isoflop(data, budgets=None, names=None, level: float = 0.95) -> IsoflopFit:
     """Approach 2 on runs (CSV path, DataFrame, dict or Runs); `budgets` (FLOP) to snap runs to,
     else the dataset's own (chinchilla) or groups of runs within 5% of each other's FLOP."""
-    from scipy import stats
-
+    try:
+        from scipy import stats
+    except ImportError:
+        raise InputError("Approach 2's t intervals need scipy, which is not installed: "
+                         "pip install 'scalinglab[fit]'") from None
     runs = load_runs(data, names)
     budgets = runs.budgets if budgets is None else tuple(budgets)
     labels, centres = group_budgets(runs.flops, budgets)
