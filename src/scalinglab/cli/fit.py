@@ -13,8 +13,12 @@ from scalinglab.cli._common import Json, assumptions, console, kv, print_json, t
 from scalinglab.errors import InputError
 from scalinglab.units import format_count, format_flops, parse_flops, parse_number
 
-Col = lambda role: Annotated[Optional[str], typer.Option(  # noqa: E731
-    f"--{role}-col", help=f"CSV column holding {role} (default: detected by name).")]
+
+
+def _col(role: str):
+    """The type of a --ROLE-col option."""
+    return Annotated[Optional[str], typer.Option(
+        f"--{role}-col", help=f"CSV column holding {role} (default: detected by name).")]
 
 
 @app.command("fit")
@@ -39,10 +43,10 @@ def fit_cmd(
                        "D_opt (and intervals) at this compute.")] = None,
     at: Annotated[Optional[tuple[str, str]], typer.Option("--at", help="N D: also report the "
                   "predicted loss (and interval) there, e.g. --at 70B 15T.")] = None,
-    params_col: Col("params") = None,
-    tokens_col: Col("tokens") = None,
-    flops_col: Col("flops") = None,
-    loss_col: Col("loss") = None,
+    params_col: _col("params") = None,
+    tokens_col: _col("tokens") = None,
+    flops_col: _col("flops") = None,
+    loss_col: _col("loss") = None,
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Save a figure of data and fit.")] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Save the fit as JSON "
                       "(usable as --law FILE by loss, optimal, plan).")] = None,

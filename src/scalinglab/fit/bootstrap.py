@@ -59,7 +59,7 @@ class Bootstrap:
 
 
 def bootstrap(fit: ParametricFit, data, n: int = N_RESAMPLES, seed: int = 0, names=None,
-              delta: float | None = None, max_iter: int = 100, progress=None) -> Bootstrap:
+              delta: float | None = None, max_iter: int = 200, progress=None) -> Bootstrap:
     """Refit `n` resamples (with replacement) of the runs `fit` was fitted to, as one batch."""
     if n < 1:
         raise InputError(f"--bootstrap must be at least 1 resample, got {n}")

@@ -166,7 +166,8 @@ def _assemble(qw1, qw2, qw3, w1, w2, w3, diag, data: _Data):
 
 # --- the batched solver ----------------------------------------------------------------------
 
-def _bounds(data: _Data):
+def _bounds():
+    """(lo, hi) for (a', b', e, alpha, beta): box on e, alpha, beta; a' and b' free."""
     lo = np.array([-_INF, -_INF, BOUNDS["e"][0], BOUNDS["alpha"][0], BOUNDS["beta"][0]])
     hi = np.array([_INF, _INF, BOUNDS["e"][1], BOUNDS["alpha"][1], BOUNDS["beta"][1]])
     return lo, hi
@@ -218,7 +219,7 @@ def solve(theta0, data: _Data, delta=DELTA, weights=None, max_iter=200, gtol=1e-
     gtol ("gradient"), a kept step lowers its objective by a relative ftol or less ("flat"), or
     no step can lower it ("stalled"); otherwise after max_iter iterations ("max_iter").
     """
-    lo, hi = _bounds(data)
+    lo, hi = _bounds()
     th = np.clip(np.array(theta0, dtype=float), lo, hi)
     S = len(th)
     d32 = data.cast(np.float32)
@@ -394,7 +395,7 @@ def fit_parametric(data, starts: int | None = None, delta: float = DELTA, names:
     f = sol.objective
     best = int(np.argmin(f))
     theta = d.uncentre(sol.theta[best:best + 1])[0]
-    lo, hi = _bounds(d)
+    lo, hi = _bounds()
     edge = tuple(NAMES[i] for i in range(5)
                  if sol.theta[best, i] <= lo[i] or sol.theta[best, i] >= hi[i])
     A, B, E = np.exp(theta[:3])
