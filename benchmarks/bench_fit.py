@@ -16,7 +16,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+# One BLAS thread for both: with OpenBLAS's default threads, scipy's L-BFGS-B (small BLAS calls)
+# ran 1x-7x slower from run to run on this shared machine, which would flatter the batched fit.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -58,7 +63,8 @@ def main() -> None:
     k = len(grid) if args.baseline_starts == "all" else int(args.baseline_starts)
     pick = np.unique(np.linspace(0, len(grid) - 1, k).round().astype(int))
     print(f"data: {len(runs)} runs (Epoch AI, Chinchilla); load average before: "
-          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs")
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())} on {os.cpu_count()} CPUs; "
+          f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
 
     fit_parametric(runs, starts=50)  # warm up imports and caches
     fit, t_ours = timed(lambda: fit_parametric(runs), args.repeat)
