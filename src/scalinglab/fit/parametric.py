@@ -3,9 +3,10 @@
 As replicated by Besiroglu et al. 2024 (arXiv:2404.10102): the model in log space,
     log L_hat = logsumexp(a - alpha log N, b - beta log D, e),  A = e^a, B = e^b, E = e^e,
 the objective sum_i Huber_delta(log L_hat_i - log L_i) with delta = 1e-3, minimised from a grid of
-4,500 starts. Here every start is solved at once: a damped Newton method (Levenberg-Marquardt on
-the analytic Hessian, negative curvature flipped) over an (S, 5) array of parameters, with the
-data centred (a' = a - alpha mean(log N)) so the 5x5 systems are well conditioned.
+4,500 starts. Here every start is solved at once, as an (S, 5) array of parameters with analytic
+gradients and Hessians: damped Gauss-Newton steps on the IRLS majoriser in float32 first, damped
+Newton steps in float64 near a minimum (see `solve`). The data are centred
+(a' = a - alpha mean(log N)) so that the 5x5 systems are well conditioned.
 """
 
 from dataclasses import dataclass, field
@@ -89,12 +90,14 @@ def _residuals(th, data: _Data):
     """Log residuals r (S, P) and the softmax weights of the three terms.
 
     The logsumexp shift m is one number per start, its largest term over all points, found
-    without building the terms: a' - alpha xc is largest at the smallest xc as alpha >= 0.
-    Within a start the terms span at most alpha * range(log N) nats, so nothing under- or
-    overflows, and the constant term costs one exp per start instead of one per point.
+    without building the terms (a' - alpha xc is largest at an end of the range of xc). Within a
+    start the terms span at most |alpha| * range(log N) nats, so nothing under- or overflows, and
+    the constant term costs one exp per start instead of one per point.
     """
     a, b, e, al, be = (th[:, k:k + 1] for k in range(5))
-    m = np.maximum(np.maximum(a - al * data.xc.min(), b - be * data.yc.min()), e)
+    x_end = np.where(al >= 0, data.xc.min(), data.xc.max())
+    y_end = np.where(be >= 0, data.yc.min(), data.yc.max())
+    m = np.maximum(np.maximum(a - al * x_end, b - be * y_end), e)
     e1 = np.exp((a - m) - al * data.xc)
     e2 = np.exp((b - m) - be * data.yc)
     e3 = np.exp(e - m)
