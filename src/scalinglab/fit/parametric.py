@@ -344,8 +344,7 @@ class ParametricFit:
 
     @property
     def theta(self) -> np.ndarray:
-        """(log A, log B, log E, alpha, beta)."""
-        return np.array([np.log(self.A), np.log(self.B), np.log(self.E), self.alpha, self.beta])
+        return _theta(self)
 
     @property
     def law(self) -> ParametricLaw:
@@ -415,8 +414,10 @@ def fit_parametric(data, starts: int | None = None, delta: float = DELTA, names:
 
 def objective(law, data, delta: float = DELTA) -> float:
     """The Approach 3 objective of a law (anything with E, A, B, alpha, beta) on runs."""
-    runs = load_runs(data)
-    d = _Data.of(runs)
-    theta = np.log([[law.A, law.B, law.E]])
-    theta = np.c_[theta, [[law.alpha, law.beta]]]
-    return float(evaluate(d.centre(theta), d, delta, derivatives=False)[0])
+    d = _Data.of(load_runs(data))
+    return float(evaluate(d.centre(_theta(law)[None]), d, delta, derivatives=False)[0])
+
+
+def _theta(law) -> np.ndarray:
+    """(log A, log B, log E, alpha, beta) of anything with E, A, B, alpha, beta."""
+    return np.array([np.log(law.A), np.log(law.B), np.log(law.E), law.alpha, law.beta])
