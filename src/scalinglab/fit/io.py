@@ -1,0 +1,199 @@
+"""Runs to fit: from a CSV, numpy arrays or a pandas DataFrame, with column detection.
+
+A run is (N parameters, D tokens, loss); C = 6ND when no FLOP column is given, D = C/(6N) when
+no token column is. The built-in dataset `chinchilla` is Epoch AI's reading of Chinchilla Fig. 4.
+"""
+
+import csv
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from scalinglab.errors import InputError, unknown
+from scalinglab.laws.parametric import FLOPS_PER_PARAM_TOKEN
+
+MIN_POINTS = 5
+
+# role -> accepted column names, compared lower-case with everything but letters and digits removed
+ALIASES = {
+    "n_params": ("n", "nparams", "params", "parameters", "numparams", "nparameters", "modelsize", "size"),
+    "n_tokens": ("d", "ntokens", "tokens", "numtokens", "trainingtokens", "datasize", "data"),
+    "flops": ("c", "flops", "flop", "compute", "trainingflop", "trainingflops", "trainingcompute"),
+    "loss": ("loss", "l", "valloss", "evalloss", "validationloss", "testloss", "finalloss"),
+}
+LABELS = {"n_params": "parameters (N)", "n_tokens": "tokens (D)", "flops": "FLOP (C)", "loss": "loss"}
+
+DATASETS = {
+    "chinchilla": dict(
+        file="chinchilla_isoflop_epoch.csv", drop_highest=5,
+        source="Epoch AI: Chinchilla (Hoffmann et al. 2022) Fig. 4 points, digitised by Besiroglu "
+               "et al. 2024 (arXiv:2404.10102), CC BY 4.0",
+        # the nine isoFLOP budgets of Hoffmann et al. 2022 Fig. 3, for Approach 2
+        budgets=(6e18, 1e19, 3e19, 6e19, 1e20, 3e20, 6e20, 1e21, 3e21),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Training runs: parameters, tokens, FLOP and final loss, one entry per run."""
+
+    n_params: np.ndarray
+    n_tokens: np.ndarray
+    flops: np.ndarray
+    loss: np.ndarray
+    source: str = "arrays"
+    dropped: int = 0
+    budgets: tuple = ()
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "n_points": len(self), "dropped": self.dropped}
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+def _values(column, name: str) -> np.ndarray:
+    """A column as floats; every value must be a positive finite number."""
+    from scalinglab.units import parse_number
+
+    out = []
+    for i, v in enumerate(column):
+        try:
+            out.append(float(v))
+        except (TypeError, ValueError):
+            out.append(parse_number(v, f"column {name!r} row {i + 1}"))
+    x = np.asarray(out, dtype=float)
+    bad = np.flatnonzero(~np.isfinite(x) | (x <= 0))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(f"column {name!r} row {i + 1}: {column[i]!r} is not a positive finite "
+                         f"number ({bad.size} such value(s))")
+    return x
+
+
+def _pick(header, role: str, given: str | None) -> str | None:
+    """The column that plays `role`: the one named, or the single one whose name is an alias."""
+    if given is not None:
+        if given not in header:
+            raise unknown(f"column for {LABELS[role]}", given, header)
+        return given
+    hits = [h for h in header if _norm(h) in ALIASES[role]]
+    if len(hits) > 1:
+        raise InputError(f"ambiguous columns for {LABELS[role]}: {', '.join(map(repr, hits))}; "
+                         f"name one (e.g. --{role.split('_')[-1]}-col {hits[0]!r})")
+    return hits[0] if hits else None
+
+
+def from_columns(columns: dict, source: str = "columns", names: dict | None = None) -> Runs:
+    """Runs from {column name: values}; `names` maps a role (n_params, n_tokens, flops, loss) to a
+    column name when detection by name is not enough."""
+    names = names or {}
+    bad = set(names) - set(ALIASES)
+    if bad:
+        raise unknown("column role", sorted(bad)[0], ALIASES)
+    header = list(columns)
+    cols = {role: _pick(header, role, names.get(role)) for role in ALIASES}
+    for role in ("n_params", "loss"):
+        if cols[role] is None:
+            raise InputError(f"no column for {LABELS[role]} in {source}: expected one of "
+                             f"{', '.join(ALIASES[role][:4])} (columns: {', '.join(header)})")
+    if cols["n_tokens"] is None and cols["flops"] is None:
+        raise InputError(f"no column for tokens (D) or FLOP (C) in {source}: expected one of D, "
+                         f"tokens, n_tokens, C, flops (columns: {', '.join(header)})")
+    v = {role: _values(list(columns[c]), c) for role, c in cols.items() if c is not None}
+    n = v["n_params"]
+    d = v["n_tokens"] if "n_tokens" in v else v["flops"] / (FLOPS_PER_PARAM_TOKEN * n)
+    c = v["flops"] if "flops" in v else FLOPS_PER_PARAM_TOKEN * n * d
+    return _check(Runs(n, d, c, v["loss"], source))
+
+
+def _check(runs: Runs) -> Runs:
+    if len(runs) < MIN_POINTS:
+        raise InputError(f"need at least {MIN_POINTS} runs to fit a law, got {len(runs)} "
+                         f"(from {runs.source})")
+    return runs
+
+
+def from_arrays(n_params, loss, n_tokens=None, flops=None, source: str = "arrays") -> Runs:
+    """Runs from numpy arrays (give n_tokens or flops, or both)."""
+    cols = {"n_params": np.ravel(n_params), "loss": np.ravel(loss)}
+    if n_tokens is not None:
+        cols["n_tokens"] = np.ravel(n_tokens)
+    if flops is not None:
+        cols["flops"] = np.ravel(flops)
+    if len({len(x) for x in cols.values()}) > 1:
+        raise InputError(f"arrays differ in length: {', '.join(f'{k}={len(x)}' for k, x in cols.items())}")
+    names = {k: k for k in cols}
+    return from_columns(cols, source, names)
+
+
+def read_csv(path, names: dict | None = None) -> Runs:
+    """Runs from a CSV file with a header row."""
+    p = Path(path)
+    try:
+        with p.open(newline="") as f:
+            rows = list(csv.reader(f))
+    except FileNotFoundError:
+        raise InputError(f"CSV file {str(p)!r} does not exist") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read CSV file {str(p)!r} ({e})") from None
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise InputError(f"CSV file {str(p)!r} is empty")
+    header = [h.strip() for h in rows[0]]
+    if len(set(header)) < len(header):
+        raise InputError(f"CSV file {str(p)!r} repeats a column name in its header")
+    body = rows[1:]
+    short = [i for i, r in enumerate(body) if len(r) != len(header)]
+    if short:
+        raise InputError(f"CSV file {str(p)!r} row {short[0] + 1} has {len(body[short[0]])} "
+                         f"fields, the header has {len(header)}")
+    columns = {h: [r[j].strip() for r in body] for j, h in enumerate(header)}
+    return from_columns(columns, p.name, names)
+
+
+def load_runs(data, names: dict | None = None) -> Runs:
+    """Runs from a CSV path, a pandas DataFrame, a {column: values} dict, or Runs itself."""
+    if isinstance(data, Runs):
+        return data
+    if isinstance(data, (str, Path)):
+        return read_csv(data, names)
+    if hasattr(data, "columns") and hasattr(data, "__getitem__"):  # a pandas DataFrame
+        return from_columns({str(c): np.asarray(data[c]) for c in data.columns}, "DataFrame", names)
+    if isinstance(data, dict):
+        return from_columns(data, "columns", names)
+    raise InputError(f"cannot read runs from a {type(data).__name__}; give a CSV path, a "
+                     f"DataFrame or a dict of columns")
+
+
+def drop_highest(runs: Runs, k: int) -> Runs:
+    """The outlier rule Epoch AI used: drop the k runs with the highest loss."""
+    if k < 0:
+        raise InputError(f"--drop-highest must be >= 0, got {k}")
+    if k == 0:
+        return runs
+    if k >= len(runs):
+        raise InputError(f"cannot drop the {k} highest-loss runs of {len(runs)}")
+    keep = np.sort(np.argsort(runs.loss, kind="stable")[: len(runs) - k])
+    return _check(Runs(runs.n_params[keep], runs.n_tokens[keep], runs.flops[keep], runs.loss[keep],
+                       runs.source, runs.dropped + k, runs.budgets))
+
+
+def dataset(name: str, drop: int | None = None) -> Runs:
+    """A built-in dataset by name (`chinchilla`), with its published outlier rule."""
+    spec = DATASETS.get(str(name).lower())
+    if spec is None:
+        raise unknown("dataset", name, DATASETS)
+    path = resources.files("scalinglab") / "data" / spec["file"]
+    with resources.as_file(path) as p:
+        runs = read_csv(p)
+    runs = Runs(runs.n_params, runs.n_tokens, runs.flops, runs.loss, spec["source"], 0, spec["budgets"])
+    return drop_highest(runs, spec["drop_highest"] if drop is None else drop)
