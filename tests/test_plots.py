@@ -149,7 +149,8 @@ def test_fit_on_chinchilla_data_epoch_refit_beats_rounded_paper():
 def test_plan_figure_shows_the_plan(figs):
     fig = figs["plan"]
     assert "70.0B" in fig._suptitle.get_text() and "1.930" in fig._suptitle.get_text()
-    losses = make_plan(n_params=70e9, n_tokens=15e12).losses
+    losses = {k: v for k, v in make_plan(n_params=70e9, n_tokens=15e12).losses.items()
+              if k != "kaplan2020"}  # another law form: left out of the figure, kept in the table
     bars = fig.axes[1].patches
     widths = np.array([b.get_width() for b in bars]).reshape(3, len(losses)).sum(axis=0)
     np.testing.assert_allclose(widths, [r["loss"] for r in losses.values()])

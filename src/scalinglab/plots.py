@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from scalinglab.errors import InputError
-from scalinglab.laws import DEFAULT_LAW, LAWS, get_law
+from scalinglab.laws import DEFAULT_LAW, LAWS, ParametricLaw, get_law
 from scalinglab.units import format_count, format_sci
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -383,10 +383,14 @@ def plan_figure(plan, laws=()):
         f"{p['derivation']}. Compute C = 6ND = {format_sci(c, 3)} FLOP "
         f"({p['pf_days']:,.0f} PF-days). Curves: D = C/6N under each law; circles: each "
         f"law's optimum at this compute.\nLosses are nats/token on each law's own data; "
-        f"different data are not comparable."))
+        f"different data are not comparable. Laws not of the form E + A/N^a + B/D^b (kaplan2020) "
+        f"are left out; `scalinglab plan` lists them."))
     ax1, ax2 = axes[0]
     grid = n * np.logspace(-2, 2, 200)
-    ids = list(p["losses"])
+    # Laws of another form (kaplan2020: non-embedding N, WebText2 loss, a tabulated optimum that
+    # is not the curve's minimum) would mislead here; they stay in the plan's table.
+    ids = [lid for lid in p["losses"] if lid == p["law"] or known.get(lid) is None
+           or isinstance(known[lid], ParametricLaw)]
     for i, lid in enumerate(ids):
         lw = known.get(lid)
         o = p["losses"][lid]["optimal_at_same_compute"]
