@@ -67,6 +67,8 @@ def test_missing_dtype_and_sparsity_are_errors():
 
 def test_catalogue_matches_shared_reference():
     """Every dense peak, memory, bandwidth and TDP equals reference/accelerators.csv."""
+    if not (REFERENCE / "accelerators.csv").exists():
+        pytest.skip("../shared/reference is not beside this checkout")
     ref = list(csv.DictReader(open(REFERENCE / "accelerators.csv")))
     assert len(ref) == len(hw.ACCELERATORS)
     for r, a in zip(ref, hw.ACCELERATORS.values()):
