@@ -1,6 +1,5 @@
 """Verbs for pictures and the model catalogue: models, plot (and plan's --report)."""
 
-import csv
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -71,38 +70,12 @@ def models_cmd(
 
 # --- plot ----------------------------------------------------------------------------------------
 
-_COLUMNS = {"n": ("n", "n_params", "params", "parameters", "model size", "model_size"),
-            "d": ("d", "n_tokens", "tokens", "training tokens"),
-            "c": ("c", "flops", "compute", "training flop", "training_flop"),
-            "loss": ("loss", "l", "final loss")}
-
-
 def read_runs(path) -> tuple:
-    """(N, D, loss) arrays from a CSV with columns N, D (or C = 6ND FLOP) and loss, any case."""
-    import numpy as np
+    """(N, D, loss) arrays from a runs CSV (the same column detection as `scalinglab fit`)."""
+    from scalinglab.fit.io import read_csv
 
-    p = Path(path)
-    try:
-        with p.open(newline="") as f:
-            rows = list(csv.DictReader(f))
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read runs file {str(p)!r} ({e.__class__.__name__})") from None
-    header = {h.strip().lower(): h for h in (rows[0] if rows else {})}
-    col = {k: next((header[a] for a in names if a in header), None) for k, names in _COLUMNS.items()}
-    if not rows or col["n"] is None or col["loss"] is None or (col["d"] is None and col["c"] is None):
-        raise InputError(f"runs file {str(p)!r} needs a header with N, D (or C) and loss columns "
-                         f"and at least one row; found {', '.join(header) or 'nothing'}")
-
-    def cells(key, parse):
-        out = []
-        for i, r in enumerate(rows, start=2):
-            out.append(parse(r[col[key]] if r[col[key]] is not None else "",
-                             f"{str(p)!r} line {i}, column {col[key]!r}"))
-        return np.array(out)
-
-    n = cells("n", parse_number)
-    d = cells("d", parse_number) if col["d"] else cells("c", parse_flops) / (6 * n)
-    return n, d, cells("loss", parse_number)
+    runs = read_csv(path, min_points=1)
+    return runs.n_params, runs.n_tokens, runs.loss
 
 
 def _check_output(output: str) -> str:

@@ -92,9 +92,10 @@ def _pick(header, role: str, given: str | None) -> str | None:
     return hits[0] if hits else None
 
 
-def from_columns(columns: dict, source: str = "columns", names: dict | None = None) -> Runs:
+def from_columns(columns: dict, source: str = "columns", names: dict | None = None,
+                 min_points: int = MIN_POINTS) -> Runs:
     """Runs from {column name: values}; `names` maps a role (n_params, n_tokens, flops, loss) to a
-    column name when detection by name is not enough."""
+    column name when detection by name is not enough. Fewer than `min_points` rows is an error."""
     names = names or {}
     bad = set(names) - set(ALIASES)
     if bad:
@@ -112,12 +113,12 @@ def from_columns(columns: dict, source: str = "columns", names: dict | None = No
     n = v["n_params"]
     d = v["n_tokens"] if "n_tokens" in v else v["flops"] / (FLOPS_PER_PARAM_TOKEN * n)
     c = v["flops"] if "flops" in v else FLOPS_PER_PARAM_TOKEN * n * d
-    return _check(Runs(n, d, c, v["loss"], source))
+    return _check(Runs(n, d, c, v["loss"], source), min_points)
 
 
-def _check(runs: Runs) -> Runs:
-    if len(runs) < MIN_POINTS:
-        raise InputError(f"need at least {MIN_POINTS} runs to fit a law, got {len(runs)} "
+def _check(runs: Runs, min_points: int = MIN_POINTS) -> Runs:
+    if len(runs) < min_points:
+        raise InputError(f"need at least {min_points} runs to fit a law, got {len(runs)} "
                          f"(from {runs.source})")
     return runs
 
@@ -135,7 +136,7 @@ def from_arrays(n_params, loss, n_tokens=None, flops=None, source: str = "arrays
     return from_columns(cols, source, names)
 
 
-def read_csv(path, names: dict | None = None) -> Runs:
+def read_csv(path, names: dict | None = None, min_points: int = MIN_POINTS) -> Runs:
     """Runs from a CSV file with a header row."""
     p = Path(path)
     try:
@@ -157,7 +158,7 @@ def read_csv(path, names: dict | None = None) -> Runs:
         raise InputError(f"CSV file {str(p)!r} row {short[0] + 1} has {len(body[short[0]])} "
                          f"fields, the header has {len(header)}")
     columns = {h: [r[j].strip() for r in body] for j, h in enumerate(header)}
-    return from_columns(columns, p.name, names)
+    return from_columns(columns, p.name, names, min_points)
 
 
 def load_runs(data, names: dict | None = None) -> Runs:
