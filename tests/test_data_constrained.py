@@ -8,7 +8,6 @@ from conftest import assert_one_line_error
 from scalinglab.errors import InputError
 from scalinglab.laws import get_law
 from scalinglab.laws import data_constrained as dc
-from scalinglab.beyond import with_extras
 from scalinglab.plan import make_plan
 
 M = get_law("muennighoff2023")
@@ -66,8 +65,7 @@ def test_kaplan_is_refused():
 
 
 def test_plan_block():
-    p = with_extras(make_plan(n_params=8.67e9, n_tokens=178e9, law="muennighoff2023"), M,
-                    unique_tokens=25e9).to_dict()
+    p = make_plan(n_params=8.67e9, n_tokens=178e9, law=M, unique_tokens=25e9).to_dict()
     b = p["data_constrained"]
     assert b["loss"] == pytest.approx(2.2269634075, abs=1e-10)
     assert b["optimum"]["n_params"] == pytest.approx(6.8e9, rel=5e-3)

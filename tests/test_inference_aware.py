@@ -8,7 +8,6 @@ from conftest import assert_one_line_error
 from scalinglab.errors import InputError
 from scalinglab.laws import LAWS, ParametricLaw, get_law
 from scalinglab.laws import inference_aware as ia
-from scalinglab.beyond import with_extras
 from scalinglab.plan import make_plan
 
 PARAMETRIC = sorted(k for k, v in LAWS.items() if isinstance(v, ParametricLaw))
@@ -94,8 +93,8 @@ def test_errors():
 
 
 def test_plan_inference_block():
-    p = with_extras(make_plan(n_params=70e9, n_tokens=15e12, law="sardana2023"), "sardana2023",
-                    inference_tokens=2e12).to_dict()
+    p = make_plan(n_params=70e9, n_tokens=15e12, law="sardana2023",
+                  inference_tokens=2e12).to_dict()
     b = p["inference"]
     assert b["total_flops"] == pytest.approx(6 * 70e9 * 15e12 + 2 * 70e9 * 2e12)
     assert b["optimum"]["loss"] == pytest.approx(p["loss"])

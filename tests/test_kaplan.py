@@ -7,7 +7,6 @@ from hypothesis import given, settings, strategies as st
 from conftest import assert_one_line_error
 from scalinglab.laws import get_law
 from scalinglab.laws.kaplan import KAPLAN2020, embedding_params, non_embedding_params
-from scalinglab.beyond import with_extras
 from scalinglab.plan import make_plan
 from scalinglab.units import PF_DAY
 
@@ -85,7 +84,7 @@ def test_terms_sum_to_loss():
 def test_plan_with_kaplan():
     for kw in (dict(compute=1e24), dict(n_params=70e9), dict(n_tokens=1e12), dict(loss=2.0),
                dict(loss=2.2, n_params=70e9), dict(n_params=70e9, n_tokens=15e12)):
-        p = with_extras(make_plan(law="kaplan2020", **kw), "kaplan2020")
+        p = make_plan(law="kaplan2020", **kw)
         assert p.compute.flops == pytest.approx(6 * p.n_params * p.n_tokens)
         assert any("non-embedding" in a for a in p.assumptions)
     assert make_plan(law="kaplan2020", loss=2.2, n_params=70e9).loss == pytest.approx(2.2)

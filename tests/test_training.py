@@ -6,8 +6,9 @@ from hypothesis import given, strategies as st
 
 from conftest import assert_one_line_error
 from scalinglab.errors import InputError
-from scalinglab.training import (DEFAULT_MFU, budget_flops, hardware_plan, implied_mfu,
-                                 time_from_gpu_hours, training_time)
+from scalinglab.plan import make_plan
+from scalinglab.training import (DEFAULT_MFU, budget_flops, implied_mfu, time_from_gpu_hours,
+                                 training_time)
 from scalinglab.units import parse_flops
 
 GPT4 = 6 * 1.7e12 * 13e12  # lecture: N 1.7T, D 13T -> 1.326e26 FLOP
@@ -97,16 +98,16 @@ def test_vectorised_over_flops_and_gpus():
     assert t.days.shape == (3,) and t.to_dict()["days"][0] == pytest.approx(t.days[0])
 
 
-def test_hardware_plan_days_become_compute_optimal():
-    p = hardware_plan("h100", 1024, days=30, mfu=0.4)
+def test_plan_days_become_compute_optimal():
+    p = make_plan(gpu="h100", n_gpus=1024, days=30, mfu=0.4)
     assert p.compute.flops == pytest.approx(budget_flops("h100", 1024, 30, mfu=0.4))
     assert p.ratio.tokens_per_param == pytest.approx(p.ratio.optimal_tokens_per_param)
     assert p.hardware.days == pytest.approx(30)
     assert "30 days" in p.derivation and any("MFU" in a for a in p.assumptions)
 
 
-def test_hardware_plan_target_loss_gives_gpu_days():
-    p = hardware_plan("h100", 512, loss=2.0, law="besiroglu2024")
+def test_plan_target_loss_gives_gpu_days():
+    p = make_plan(gpu="h100", n_gpus=512, loss=2.0, law="besiroglu2024")
     assert p.loss == pytest.approx(2.0)
     assert p.hardware.gpu_hours == pytest.approx(p.compute.flops / (989.4e12 * 0.4) / 3600)
 

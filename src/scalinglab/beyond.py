@@ -1,7 +1,7 @@
 """Where a run sits relative to the optima beyond Chinchilla: inference demand, repeated data,
-Kaplan, one lab's token law. Glue for `plan --inference-tokens/--unique-tokens` and `explain`."""
+Kaplan, one lab's token law. The plan's extra blocks (plan_extras) and `explain`."""
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from scalinglab.laws import DEFAULT_LAW, LAWS, get_law
 from scalinglab.laws import data_constrained, hyperparams, inference_aware
@@ -24,13 +24,6 @@ def data_block(law, n_params, n_tokens, unique_tokens) -> dict:
     dc = data_constrained.loss(law, n_params, n_tokens, unique_tokens)
     best = data_constrained.optimal(law, 6 * n_params * n_tokens, unique_tokens)
     return {"law": law.id, **dc.to_dict(), "optimum": best.to_dict()}
-
-
-def with_extras(plan, law, inference_tokens=None, unique_tokens=None):
-    """The plan with its beyond-Chinchilla blocks (Plan.beyond) and their assumption lines."""
-    law = get_law(law) if isinstance(law, str) else law
-    blocks, notes = plan_extras(law, plan.n_params, plan.n_tokens, inference_tokens, unique_tokens)
-    return replace(plan, beyond={**plan.beyond, **blocks}, assumptions=plan.assumptions + notes)
 
 
 def plan_extras(law, n_params, n_tokens, inference_tokens=None, unique_tokens=None):

@@ -1,11 +1,17 @@
 """The main job: from whatever the user knows (a budget, a model size, a token count, a target
-loss) fill in a whole training plan under a named law, with every law's prediction side by side."""
+loss, an architecture, accelerators) fill in a whole training plan under a named law, with every
+law's prediction side by side. make_plan only composes: each section is computed by its module."""
 
 from dataclasses import dataclass, field
 
+from scalinglab.architecture.plan import arch_for_plan
+from scalinglab.beyond import plan_extras
 from scalinglab.compute import TrainingFlops, training_flops
 from scalinglab.errors import InputError
+from scalinglab.hardware import get_accelerator
 from scalinglab.laws import DEFAULT_LAW, LAWS, get_law
+from scalinglab.memory import plan_memory
+from scalinglab.training import DEFAULT_DTYPE, budget_flops, training_time
 
 CHINCHILLA_TOKENS_PER_PARAM = 20.0  # Hoffmann et al. 2022: 70B on 1.4T tokens, Table 3 ~ 20:1
 
@@ -61,10 +67,10 @@ class Plan:
     losses: dict  # law id -> {"loss", "terms"}
     ratio: RatioCheck
     assumptions: tuple = field(default=())
-    arch: dict | None = None  # the architecture behind an exact N (--arch)
+    arch: dict | None = None  # architecture.plan.arch_for_plan: the architecture behind N
     hardware: object = None  # training.TrainingTime when planned on accelerators
-    memory: object = None  # memory.MemoryEstimate (plan_memory) with --arch and --gpu
-    beyond: dict = field(default_factory=dict)  # "inference", "data_constrained": beyond.with_extras
+    memory: object = None  # memory.plan_memory: MemoryEstimate with an arch and a gpu
+    beyond: dict = field(default_factory=dict)  # beyond.plan_extras: "inference", "data_constrained"
 
     @property
     def loss(self) -> float:
@@ -116,29 +122,59 @@ def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
                      "--compute or --loss (got " + (", ".join(sorted(given)) or "nothing") + ")")
 
 
-def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW,
-              arch=None) -> Plan:
-    """Fill in a plan. Numbers in base units (FLOP, parameters, tokens, nats).
+def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW, arch=None,
+              gpu=None, n_gpus=None, days=None, dtype=DEFAULT_DTYPE, mfu=None, sparse=False,
+              price=None, inference_tokens=None, unique_tokens=None) -> Plan:
+    """The whole plan from whatever is known, in base units (FLOP, parameters, tokens, nats).
 
-    arch: a preset name or config.json path; its exact (active) parameter count becomes N."""
-    if arch is not None:  # exact N from the architecture, named in the plan
-        from scalinglab.architecture.plan import arch_for_plan, with_arch
-
-        n_params, info = arch_for_plan(arch, n_params)
-        return with_arch(make_plan(compute, n_params, n_tokens, loss, law), info)
+    arch: preset name or config.json path; its exact (active) parameter count is N.
+    gpu: accelerator id; the run's time and cost on n_gpus (default 1) at dtype, mfu (default
+    0.4), sparse peak, price (USD per GPU-hour). days (with gpu) sets the compute budget.
+    arch with gpu: training memory per GPU. inference_tokens, unique_tokens: the inference-aware
+    and data-constrained blocks."""
     law = get_law(law) if isinstance(law, str) else law
-    n, d, how = _solve(law, compute, n_params, n_tokens, loss)
+    _needs_gpu(gpu, n_gpus=n_gpus, days=days, mfu=mfu, sparse=sparse or None, price=price,
+               dtype=None if dtype == DEFAULT_DTYPE else dtype)
+    n_gpus = 1 if n_gpus is None else n_gpus
+    how = []  # the derivation, first step first
+    arch_info = None
+    if arch is not None:  # N: the architecture's exact (active) parameter count
+        n_params, arch_info = arch_for_plan(arch, n_params)
+        how.append(f"N = {arch_info['name']} (exact)")
+    if days is not None:  # C: n_gpus x days x peak x MFU
+        if compute is not None or loss is not None:
+            raise InputError("--days sets the compute budget: give it without --compute or --loss")
+        compute = budget_flops(gpu, n_gpus, days, dtype, mfu, sparse)
+        how.append(f"{n_gpus:,.0f} x {get_accelerator(gpu).id} for {days:g} days = "
+                   f"{compute:.3g} FLOP")
+    n, d, solved = _solve(law, compute, n_params, n_tokens, loss)
     n, d = float(n), float(d)
     flops = training_flops(n, d)
-    laws = {law.id: law, **LAWS}
     losses = {lid: {"loss": lw.loss(n, d), "terms": lw.terms(n, d),
                     "optimal_at_same_compute": lw.optimal(flops.flops).to_dict()}
-              for lid, lw in laws.items()}
-    assumptions = (
+              for lid, lw in {law.id: law, **LAWS}.items()}
+    hardware = None if gpu is None else training_time(flops.flops, gpu, n_gpus, dtype, mfu,
+                                                      sparse, price)
+    memory = None if arch is None or gpu is None else plan_memory(arch, gpu, int(n_gpus))
+    beyond, beyond_notes = plan_extras(law, n, d, inference_tokens, unique_tokens)
+    assumptions = (_law_assumptions(law) + (hardware.assumptions if hardware else ())
+                   + tuple(arch_info["assumptions"] if arch_info else ()) + beyond_notes)
+    return Plan(law.id, "; ".join(how + [solved]), n, d, flops, losses, ratio_check(n, d, law),
+                assumptions, arch_info, hardware, memory, beyond)
+
+
+def _needs_gpu(gpu, **options) -> None:
+    """Hardware options without an accelerator are an error, not silently ignored."""
+    given = [f"--{k.replace('_', '-')}" for k, v in options.items() if v is not None]
+    if gpu is None and given:
+        raise InputError(f"{', '.join(given)} needs --gpu (see `scalinglab gpus`)")
+
+
+def _law_assumptions(law) -> tuple:
+    return (
         f"law: {law.id} ({law.source})",
         "compute: C = 6ND (2ND forward + 4ND backward), dense model, no recomputation",
         "loss: nats/token on the law's own data distribution (MassiveText for Chinchilla fits, "
         "C4 for muennighoff2023); losses from different data are not comparable",
         "20:1: Chinchilla's empirical ratio (70B on 1.4T tokens), not a law",
     )
-    return Plan(law.id, how, n, d, flops, losses, ratio_check(n, d, law), assumptions)

@@ -6,15 +6,13 @@ assumption, printed with every result. Energy = GPU-hours * board power (TDP) * 
 All functions broadcast over numpy arrays of flops, n_gpus, mfu, days.
 """
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from scalinglab.errors import InputError
 from scalinglab.hardware import Accelerator, get_accelerator, parse_dtype
-from scalinglab.laws import DEFAULT_LAW
 from scalinglab.laws.parametric import _out, _positive
-from scalinglab.plan import Plan, make_plan
 
 # Well-run dense pretraining reaches ~0.35-0.55 MFU: PaLM 540B 46.2% (Chowdhery et al. 2022,
 # Table 3), Llama 3.1 405B 38-43% (Dubey et al. 2024, Table 4). 0.4 sits in that range.
@@ -191,21 +189,3 @@ def budget_flops(accelerator, n_gpus, days, dtype=DEFAULT_DTYPE, mfu=None, spars
     _, _, peak = _setup(accelerator, dtype, sparse)
     mfu = DEFAULT_MFU if mfu is None else mfu
     return _out(_n_gpus(n_gpus) * _positive(days, "days") * SECONDS_PER_DAY * peak * _mfu(mfu))
-
-
-def hardware_plan(accelerator, n_gpus=1, days=None, dtype=DEFAULT_DTYPE, mfu=None, sparse=False,
-                  price=None, compute=None, n_params=None, n_tokens=None, loss=None,
-                  law=DEFAULT_LAW, **energy) -> Plan:
-    """A plan on accelerators. With days, n_gpus x days x peak x MFU is the compute budget (then
-    compute-optimal N, D and loss, or D = C/6N with n_params); without, the plan's run is timed."""
-    prefix = ""
-    if days is not None:
-        if compute is not None or loss is not None:
-            raise InputError("--days sets the compute budget: give it without --compute or --loss")
-        compute = budget_flops(accelerator, n_gpus, days, dtype, mfu, sparse)
-        prefix = (f"{n_gpus:,.0f} x {get_accelerator(accelerator).id} for {days:g} days = "
-                  f"{compute:.3g} FLOP; ")
-    p = make_plan(compute=compute, n_params=n_params, n_tokens=n_tokens, loss=loss, law=law)
-    t = training_time(p.compute.flops, accelerator, n_gpus, dtype, mfu, sparse, price, **energy)
-    return replace(p, derivation=prefix + p.derivation, hardware=t,
-                   assumptions=p.assumptions + t.assumptions)

@@ -1,6 +1,4 @@
-"""What `plan --arch` needs from an architecture: the exact N, and what it rests on."""
-
-from dataclasses import replace
+"""What a plan with an architecture needs from it: the exact N, and what it rests on."""
 
 from scalinglab.architecture.params import count_params
 from scalinglab.architecture.presets import load_spec
@@ -20,9 +18,3 @@ def arch_for_plan(arch, n_params=None) -> tuple[float, dict]:
     return float(c.active), {"name": spec.name, "n_params": c.active, "total": c.total,
                              "non_embedding": c.non_embedding, "source": spec.source,
                              "assumptions": lines}
-
-
-def with_arch(plan, info: dict):
-    """The plan (any plan builder's) with the architecture named in it and its assumptions."""
-    return replace(plan, arch=info, derivation=f"N = {info['name']} (exact); {plan.derivation}",
-                   assumptions=tuple(plan.assumptions) + tuple(info["assumptions"]))

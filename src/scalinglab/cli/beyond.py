@@ -86,16 +86,6 @@ def optimal_with_inference(compute, target_loss, inference: str, laws: list, as_
 
 
 # --- plan: the extra blocks ---------------------------------------------------------------------
-def plan_with_extras(p, law: str, inference_tokens, unique_tokens):
-    """`plan --inference-tokens/--unique-tokens` (strings as typed) added to a made plan."""
-    from scalinglab.beyond import with_extras
-
-    return with_extras(
-        p, law,
-        parse_tokens_or_zero(inference_tokens, "--inference-tokens") if inference_tokens is not None else None,
-        parse_number(unique_tokens, "--unique-tokens") if unique_tokens is not None else None)
-
-
 def print_plan_extras(p) -> None:
     """Print the inference and data-constrained blocks of a plan (if any)."""
     inf, dc = p.beyond.get("inference"), p.beyond.get("data_constrained")

@@ -10,8 +10,8 @@ from scalinglab.compute import training_flops
 from scalinglab.errors import InputError
 from scalinglab.hardware import (ACCELERATORS, DTYPES, compare, get_accelerator, parse_dtype,
                                  precision_table)
-from scalinglab.training import (DEFAULT_DTYPE, DEFAULT_MFU, DEFAULT_PUE, hardware_plan,
-                                 time_from_gpu_hours, training_time)
+from scalinglab.training import (DEFAULT_DTYPE, DEFAULT_MFU, DEFAULT_PUE, time_from_gpu_hours,
+                                 training_time)
 from scalinglab.units import (format_bytes, format_count, format_duration, format_flops,
                               parse_flops, parse_fraction, parse_gpu_hours, parse_number)
 
@@ -44,7 +44,7 @@ def parse_n_gpus(text) -> float:
     return n
 
 
-def _opt(parse, text, what):
+def parse_optional(parse, text, what):
     return None if text is None else parse(text, what)
 
 
@@ -55,20 +55,6 @@ def fmt_energy(kwh) -> str:
         if kwh >= scale:
             return f"{kwh / scale:,.3g} {unit}"
     return f"{kwh:,.3g} kWh"
-
-
-def plan_args(make_plan, gpu, n_gpus, days, dtype, mfu, sparse, price):
-    """`plan`'s hardware options: make_plan itself without --gpu, else a hardware_plan."""
-    if gpu is None:
-        given = [f for f, v in (("--n-gpus", n_gpus), ("--days", days), ("--mfu", mfu),
-                                ("--sparse", sparse or None), ("--price", price)) if v is not None]
-        if given or dtype != DEFAULT_DTYPE:
-            raise InputError(f"{', '.join(given) or '--dtype'} needs --gpu (see `scalinglab gpus`)")
-        return make_plan
-    kw = dict(n_gpus=parse_n_gpus(n_gpus), dtype=dtype, mfu=_opt(parse_fraction, mfu, "--mfu"),
-              sparse=sparse, price=parse_price(price),
-              days=_opt(parse_number, days, "--days"))
-    return lambda **plan_kw: hardware_plan(gpu, **kw, **plan_kw)
 
 
 def time_rows(t) -> list:
@@ -121,12 +107,12 @@ def time_cmd(
     if p < 1:
         raise InputError(f"--pue: {pue!r} must be >= 1 (facility energy / IT energy)")
     kw = dict(n_gpus=parse_n_gpus(n_gpus), dtype=dtype, sparse=sparse, price=parse_price(price),
-              pue=p, power_w=_opt(parse_number, power, "--power (W)"),
-              grid=_opt(parse_number, grid, "--grid (kg CO2e/kWh)"))
+              pue=p, power_w=parse_optional(parse_number, power, "--power (W)"),
+              grid=parse_optional(parse_number, grid, "--grid (kg CO2e/kWh)"))
     if gpu_hours is not None:
         t = time_from_gpu_hours(c, parse_gpu_hours(gpu_hours), gpu, **kw)
     else:
-        t = training_time(c, gpu, mfu=_opt(parse_fraction, mfu, "--mfu"), **kw)
+        t = training_time(c, gpu, mfu=parse_optional(parse_fraction, mfu, "--mfu"), **kw)
     if json:
         return print_json(t.to_dict())
     console.print(f"[bold]Training[/bold] {format_flops(t.flops)}"

@@ -10,7 +10,8 @@ from scalinglab.cli._common import Json, assumptions, console, kv, print_json, t
 from scalinglab.cli.core import LawOpt
 from scalinglab.laws import DEFAULT_LAW
 from scalinglab.plan import make_plan
-from scalinglab.units import format_count, format_flops, format_pf_days, parse_flops, parse_number
+from scalinglab.units import (format_count, format_flops, format_pf_days, parse_flops,
+                              parse_fraction, parse_number)
 
 
 @app.command("plan")
@@ -41,28 +42,20 @@ def plan_cmd(
         "--report", help="Also write a self-contained HTML report (figures, assumptions).")] = None,
 ):
     """A whole training plan: N, D, FLOP, PF-days, loss under every law, the 20:1 check."""
-    from scalinglab.cli.beyond import plan_with_extras, print_plan_extras
+    from scalinglab.cli.beyond import parse_tokens_or_zero, print_plan_extras
 
-    n_params, arch_info = parse_number(params, "--params") if params is not None else None, None
-    if arch is not None:  # exact N from the architecture (works with any plan builder)
-        from scalinglab.architecture.plan import arch_for_plan, with_arch
-
-        n_params, arch_info = arch_for_plan(arch, n_params)
-    p = hw.plan_args(make_plan, gpu, n_gpus, days, dtype, mfu, sparse, price)(
-        compute=parse_flops(compute) if compute is not None else None,
-        n_params=n_params,
-        n_tokens=parse_number(tokens, "--tokens") if tokens is not None else None,
-        loss=target_loss, law=law,
+    num = hw.parse_optional  # an option not given stays None
+    p = make_plan(
+        compute=num(parse_flops, compute, "compute"),
+        n_params=num(parse_number, params, "--params"),
+        n_tokens=num(parse_number, tokens, "--tokens"),
+        loss=target_loss, law=law, arch=arch, gpu=gpu,
+        n_gpus=hw.parse_n_gpus(n_gpus) if n_gpus is not None else None,
+        days=num(parse_number, days, "--days"), dtype=dtype,
+        mfu=num(parse_fraction, mfu, "--mfu"), sparse=sparse, price=hw.parse_price(price),
+        inference_tokens=num(parse_tokens_or_zero, inference_tokens, "--inference-tokens"),
+        unique_tokens=num(parse_number, unique_tokens, "--unique-tokens"),
     )
-    if arch_info:
-        p = with_arch(p, arch_info)
-    if arch is not None and gpu is not None:
-        from dataclasses import replace
-
-        from scalinglab.memory import plan_memory
-
-        p = replace(p, memory=plan_memory(arch, gpu, int(hw.parse_n_gpus(n_gpus))))
-    p = plan_with_extras(p, law, inference_tokens, unique_tokens)
     if report is not None:
         from scalinglab.cli.plots import write_plan_report
         write_plan_report(p, report, law, announce=not json)
