@@ -86,8 +86,10 @@ def parse_fraction(text, what: str = "fraction") -> float:
 # --- formatting -------------------------------------------------------------------------------
 
 def format_count(x: float, digits: int = 3) -> str:
-    """7e9 -> '7.00B', 1.5e12 -> '1.50T', 512 -> '512'."""
+    """7e9 -> '7.00B', 1.5e12 -> '1.50T', 512 -> '512', 1e30 -> '1.00e30'."""
     x = float(x)
+    if abs(x) >= 1e18:
+        return format_sci(x, digits)
     for suffix, scale in (("P", 1e15), ("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(x) >= scale:
             return f"{x / scale:.{_decimals(x / scale, digits)}f}{suffix}"
