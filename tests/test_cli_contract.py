@@ -177,3 +177,22 @@ def test_bootstrap_with_degenerate_resamples_keeps_stderr_empty(tmp):
                        "--json")
     assert r.returncode == 0 and r.stderr == "", r.stderr
     json.loads(r.stdout)
+
+
+def test_kaplan_optimum_does_not_claim_the_chinchilla_closed_form(cli):
+    # kaplan2020's optimum is Table 6's N_opt = 1.3e9 C^0.73, not G (C/6)^a
+    r = cli("optimal", "--compute", "1e24", "--law", "kaplan2020")
+    assert r.code == 0 and "G (C/6)^a" not in r.out and "C^0.73" in r.out
+    assert "G (C/6)^a" in cli("optimal", "--compute", "1e24", "--law", "all").out
+
+
+def test_energy_reads_in_plain_units_at_any_scale(cli):
+    # 1e30 FLOP on one H100 at 40% MFU x 700 W x PUE 1.1 = 5.4e11 kWh (once printed '5.4e+05 GWh')
+    assert "energy       540 TWh" in cli("time", "--flops", "1e30", "--gpu", "h100").out
+    assert "e+" not in cli("time", "--flops", "1e10", "--gpu", "h100").out
+
+
+def test_long_runs_also_show_years(cli):
+    # Llama 3 8B's 1.3M H100-hours on one GPU: 54,166.7 days = 148.3 years
+    out = cli("time", "--params", "8B", "--tokens", "15T", "--gpu", "h100", "--gpu-hours", "1.3M").out
+    assert "54,166.7 days (148.3 years)" in out

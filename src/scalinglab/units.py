@@ -134,7 +134,7 @@ def format_duration(seconds: float) -> str:
     """Seconds as the largest sensible unit: '196.8 days', '3.2 hours', '41 s'."""
     s = float(seconds)
     if s >= 2 * 365.25 * 86400:
-        return f"{s / (365.25 * 86400):.1f} years"
+        return f"{s / (365.25 * 86400):,.1f} years"
     if s >= 2 * 86400:
         return f"{s / 86400:.1f} days"
     if s >= 2 * 3600:
