@@ -80,6 +80,7 @@ BAD = [
     "gpus --sort nope", "precision --gpu nope", "laws --nope",
     "params nope", "params {tmp}/missing.json", "params {tmp}/runs.csv", "params --d-model 512",
     "params --d-model 512 --layers 8 --heads 8 --d-ff 2048 --vocab 32000 --kv-heads 3",
+    "params --d-model 512 --layers 8 --heads 7 --d-ff 2048 --vocab 32000",
     "memory nope", "memory llama-2-7b --mode nope", "memory llama-2-7b --dtype nope",
     "memory llama-2-7b --gpu nope", "memory llama-2-7b --zero 4", "memory llama-2-7b --batch 0",
     "memory llama-2-7b --tp 3", "memory llama-2-7b --optimizer nope", "memory llama-2-7b --overhead -1",
@@ -196,3 +197,13 @@ def test_long_runs_also_show_years(cli):
     # Llama 3 8B's 1.3M H100-hours on one GPU: 54,166.7 days = 148.3 years
     out = cli("time", "--params", "8B", "--tokens", "15T", "--gpu", "h100", "--gpu-hours", "1.3M").out
     assert "54,166.7 days (148.3 years)" in out
+
+
+def test_custom_heads_of_another_width_need_head_dim(cli):
+    # 512 / 7 heads used to floor to 73-wide heads silently (attention of 511, not 512)
+    assert_one_line_error(cli("params", "--d-model", "512", "--layers", "8", "--heads", "7", "--d-ff", "2048",
+                              "--vocab", "32000"))
+    r = cli("params", "--d-model", "512", "--layers", "8", "--heads", "7", "--head-dim", "64", "--d-ff", "2048",
+            "--vocab", "32000", "--json")
+    assert r.code == 0  # explicit head width: 8 x (4 x 512 x 448) attention weights
+    assert r.json["breakdown"]["attention"] == 8 * 4 * 512 * 448
