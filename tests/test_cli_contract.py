@@ -207,3 +207,23 @@ def test_custom_heads_of_another_width_need_head_dim(cli):
             "--vocab", "32000", "--json")
     assert r.code == 0  # explicit head width: 8 x (4 x 512 x 448) attention weights
     assert r.json["breakdown"]["attention"] == 8 * 4 * 512 * 448
+
+
+@pytest.mark.parametrize("figure", ["isoflop", "contour"])
+def test_kaplan_figures_state_kaplans_form(cli, tmp, figure):
+    # kaplan2020 is [(Nc/N)^(aN/aD) + Dc/D]^aD (Kaplan et al. 2020 Eq. 1.5), not E + A/N^a + B/D^b
+    pytest.importorskip("matplotlib")
+    out = tmp / f"kaplan-{figure}.svg"
+    assert cli("plot", figure, "--law", "kaplan2020", "-o", out).code == 0
+    text = out.read_text()
+    assert "Dc/D" in text and "E + A/N^alpha" not in text
+
+
+def test_kaplan_contour_levels_span_its_losses():
+    # kaplan2020 has E = 0: levels from E + 0.02 to E + 2.2 left most of the map one colour
+    pytest.importorskip("matplotlib")
+    from scalinglab import plots
+
+    fig = plots.contour_figure("kaplan2020")
+    cs = [c for c in fig.axes[0].get_children() if hasattr(c, "levels")][0]
+    assert cs.levels[0] >= 1.0 and cs.levels[-1] >= 3.0  # losses on the grid: 1.16 .. 3.3
