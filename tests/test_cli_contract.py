@@ -227,3 +227,9 @@ def test_kaplan_contour_levels_span_its_losses():
     fig = plots.contour_figure("kaplan2020")
     cs = [c for c in fig.axes[0].get_children() if hasattr(c, "levels")][0]
     assert cs.levels[0] >= 1.0 and cs.levels[-1] >= 3.0  # losses on the grid: 1.16 .. 3.3
+
+
+def test_fit_bound_warning_names_the_parameter_and_its_box(cli, tmp):
+    # 7 made-up runs with no loss floor: log E runs into its lower bound -10 (was printed as 'bound: e')
+    r = cli("fit", tmp / "runs.csv", "--starts", "200")
+    assert r.code == 0 and "(log E in [-10.0, 5.0])" in r.out
