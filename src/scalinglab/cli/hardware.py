@@ -177,6 +177,8 @@ def gpus_cmd(
         accs.sort(key=lambda a: getattr(a, attr) if attr else a.peaks.get(d, 0.0), reverse=True)
     if json:
         return print_json({"accelerators": [a.to_dict() for a in accs]})
+    if not accs:
+        return console.print("No accelerator in the catalogue matches these filters.", markup=False)
     cols = [d for d in DTYPES if any(d in a.peaks for a in accs)]
     console.print(table("Dense peak TFLOP/s (TOP/s for int) per dtype; 2:4 sparse = 2x where 'yes'",
                         "id", *cols, "2:4", "memory", "TB/s", "TDP W", "year", rows=[
@@ -192,7 +194,7 @@ def _show(a, json: bool):
         return print_json({"accelerators": [a.to_dict()]})
     console.print(f"[bold]{a.name}[/bold] ({a.id}, {a.vendor}, {a.year})")
     console.print(kv(None, [
-        *((d, f"{a.peaks[d] / 1e12:,.5g} TFLOP/s dense"
+        *((d, f"{a.peaks[d] / 1e12:,.5g} {'TOP/s' if d.startswith('int') else 'TFLOP/s'} dense"
               + (f", {2 * a.peaks[d] / 1e12:,.5g} 2:4-sparse" if _sparse_ok(a, d) else ""))
           for d in a.dtypes),
         ("memory", format_bytes(a.memory_bytes)),
