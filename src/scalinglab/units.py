@@ -107,6 +107,8 @@ def _decimals(v: float, digits: int) -> int:
 
 def format_sci(x: float, digits: int = 3) -> str:
     """1.326e26 -> '1.33e26'."""
+    if not math.isfinite(float(x)):
+        return str(float(x))
     mant, exp = f"{float(x):.{digits - 1}e}".split("e")
     return f"{mant}e{int(exp)}"
 
