@@ -66,7 +66,7 @@ OK = [
 ]
 
 BAD = [
-    "loss 70X 15T", "loss 0 15T", "loss nan 15T", "loss 70B 15T --law nope", "loss 70B",
+    "loss 70X 15T", "loss 0 15T", "flops 1e300 1e300", "plan --params 1e300 --tokens 1e300", "loss nan 15T", "loss 70B 15T --law nope", "loss 70B",
     "loss 70B 15T --law {tmp}/missing.json", "loss 70B 15T --law {tmp}/runs.csv",
     "loss 70B 15T --unique-tokens 0", "optimal", "optimal --compute 0", "optimal --compute 1e24 --loss 2",
     "optimal --loss 1.0", "optimal --compute 1e24 --inference-tokens -1", "flops 0 1T",
@@ -150,11 +150,14 @@ def test_bad_input_is_one_line(cli, tmp, line):
 
 TOKENS = st.sampled_from(["70B", "15T", "0", "-1", "1e30", "abc", "40%", "1.5", "h100", "nope", "all",
                           "--law", "--gpu", "--mfu", "--compute", "--n-gpus", "--dtype", "--json", "fp8",
-                          "--mode", "infer", "llama-2-7b", "--unique-tokens", "--loss", "2.0", ",", ""])
+                          "--mode", "infer", "llama-2-7b", "--unique-tokens", "--loss", "2.0", ",", "",
+                          "--params", "--tokens", "--days", "--arch", "--context", "--seq", "1e-300", "1e400",
+                          "1T", "--sparse", "--inference-tokens", "mixtral-8x7b", "--zero", "3"])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(verb=st.sampled_from(["loss", "optimal", "flops", "time", "memory", "hyperparams", "gpus"]),
+@given(verb=st.sampled_from(["loss", "optimal", "flops", "time", "memory", "hyperparams", "gpus", "plan", "params",
+                              "explain", "models", "precision"]),
        words=st.lists(TOKENS, max_size=6))
 def test_random_arguments_never_traceback(cli, verb, words):
     r = cli(verb, *words)
@@ -245,3 +248,12 @@ def test_plan_and_inference_headers_print_flop_as_elsewhere(cli):
 def test_gpus_say_when_no_accelerator_matches_and_int_peaks_are_ops(cli):
     assert "No accelerator" in cli("gpus", "--vendor", "google", "--dtype", "fp64").out
     assert "int8       624 TOP/s dense" in cli("gpus", "a100").out  # A100 datasheet: INT8 624 TOPS
+
+
+def test_overflowing_inputs_print_inf_without_warnings():
+    # a micro-batch of 1e300 sequences: the memory is inf (JSON null), not numpy warnings on stderr
+    from conftest import run_subprocess
+
+    r = run_subprocess("memory", "llama-2-7b", "--batch", "1e300", "--gpu", "h100", "--json")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    assert json.loads(r.stdout)["fits"] is False
