@@ -257,3 +257,19 @@ def test_overflowing_inputs_print_inf_without_warnings():
     r = run_subprocess("memory", "llama-2-7b", "--batch", "1e300", "--gpu", "h100", "--json")
     assert r.returncode == 0 and r.stderr == "", r.stderr
     assert json.loads(r.stdout)["fits"] is False
+
+
+@pytest.mark.parametrize("config", [
+    {"model_type": "llama", "hidden_size": "abc", "num_hidden_layers": 2, "num_attention_heads": 2,
+     "intermediate_size": 10, "vocab_size": 10},
+    {"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 0,
+     "intermediate_size": 10, "vocab_size": 10},
+    {"model_type": "gemma3", "text_config": 5},
+    {"model_type": ["llama"]},
+], ids=["string-width", "zero-heads", "text-config-not-object", "model-type-list"])
+@pytest.mark.parametrize("verb", [["params"], ["memory"], ["plan", "--compute", "1e20", "--arch"]])
+def test_malformed_config_json_is_one_line(cli, tmp_path, config, verb):
+    # these raised TypeError / ZeroDivisionError tracebacks from the config reader
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    assert_one_line_error(cli(*verb, path))
