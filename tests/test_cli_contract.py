@@ -273,3 +273,14 @@ def test_malformed_config_json_is_one_line(cli, tmp_path, config, verb):
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
     assert_one_line_error(cli(*verb, path))
+
+
+@pytest.mark.parametrize("losses", [[3.9] * 6, [3.0] * 6, [2, 3, 4, 5, 6, 7]],
+                         ids=["identical-runs", "flat-loss", "rising-loss"])
+def test_fit_without_a_falling_loss_is_one_line(cli, tmp_path, losses):
+    # alpha = beta = 0 used to raise ZeroDivisionError in a = beta / (alpha + beta)
+    same = losses == [3.9] * 6
+    rows = [(1e7, 2e8) if same else (10 ** (7 + i / 2), 20 * 10 ** (7 + i / 2)) for i in range(6)]
+    path = tmp_path / "runs.csv"
+    path.write_text("N,D,loss\n" + "".join(f"{n},{d},{l}\n" for (n, d), l in zip(rows, losses)))
+    assert_one_line_error(cli("fit", path))
