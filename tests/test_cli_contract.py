@@ -284,3 +284,10 @@ def test_fit_without_a_falling_loss_is_one_line(cli, tmp_path, losses):
     path = tmp_path / "runs.csv"
     path.write_text("N,D,loss\n" + "".join(f"{n},{d},{l}\n" for (n, d), l in zip(rows, losses)))
     assert_one_line_error(cli("fit", path))
+
+
+def test_kaplan_loss_terms_are_explained(cli):
+    # kaplan2020's columns are not E + A/N^a + B/D^b terms: the table says what they are
+    out = cli("loss", "70B", "15T", "--law", "kaplan2020").out
+    assert "not additive" in out and "non-embedding" in out
+    assert "not additive" not in cli("loss", "70B", "15T").out

@@ -46,6 +46,9 @@ def loss(
          f"{r['terms']['model']:.4f}", f"{r['terms']['data']:.4f}") for r in rows]))
     for r in rows:
         console.print(f"  {r['law']}: {r['source']}", markup=False)
+    if any(lw.to_dict().get("kind", "parametric") != "parametric" for lw in _laws(law)):
+        console.print("  kaplan2020 is not additive: its 'A/N^alpha' is L(N, D = inf) = (Nc/N)^alphaN and "
+                      "'B/D^beta' the excess from finite D; N counts non-embedding parameters", markup=False)
 
 
 @app.command()
