@@ -15,7 +15,6 @@ from scalinglab.hardware import Accelerator, get_accelerator, parse_dtype
 from scalinglab.laws import DEFAULT_LAW
 from scalinglab.laws.parametric import _out, _positive
 from scalinglab.plan import Plan, make_plan
-from scalinglab.units import format_flops
 
 # Well-run dense pretraining reaches ~0.35-0.55 MFU: PaLM 540B 46.2% (Chowdhery et al. 2022,
 # Table 3), Llama 3.1 405B 38-43% (Dubey et al. 2024, Table 4). 0.4 sits in that range.
@@ -205,7 +204,7 @@ def hardware_plan(accelerator, n_gpus=1, days=None, dtype=DEFAULT_DTYPE, mfu=Non
             raise InputError("--days sets the compute budget: give it without --compute or --loss")
         compute = budget_flops(accelerator, n_gpus, days, dtype, mfu, sparse)
         prefix = (f"{n_gpus:,.0f} x {get_accelerator(accelerator).id} for {days:g} days = "
-                  f"{format_flops(compute)}; ")
+                  f"{compute:.3g} FLOP; ")
     p = make_plan(compute=compute, n_params=n_params, n_tokens=n_tokens, loss=loss, law=law)
     t = training_time(p.compute.flops, accelerator, n_gpus, dtype, mfu, sparse, price, **energy)
     return replace(p, derivation=prefix + p.derivation, hardware=t,
