@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scalinglab.errors import InputError
 from scalinglab.laws.parametric import _out, _positive
 from scalinglab.units import PF_DAY
 
@@ -42,7 +43,10 @@ class TrainingFlops:
 
 def training_flops(n_params, n_tokens) -> TrainingFlops:
     """C = 6ND = 2ND (forward) + 4ND (backward)."""
-    nd = _positive(n_params, "n_params") * _positive(n_tokens, "n_tokens")
+    with np.errstate(over="ignore"):
+        nd = _positive(n_params, "n_params") * _positive(n_tokens, "n_tokens")
+        if not np.all(np.isfinite(BACKWARD_FLOPS_PER_PARAM * nd)):
+            raise InputError("6ND overflows a float (above 1.8e308 FLOP): N and D are too large")
     return TrainingFlops(_out(n_params), _out(n_tokens), _out(FORWARD_FLOPS_PER_PARAM * nd),
                          _out(BACKWARD_FLOPS_PER_PARAM * nd))
 

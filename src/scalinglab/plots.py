@@ -156,8 +156,7 @@ def isoflop_figure(compute=(1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25), law=DEFAU
     opt = law.optimal(c)
     n = np.atleast_1d(opt.n_params)[:, None] * np.logspace(-1.5, 1.5, 200)  # (budgets, points)
     loss = law.loss(n, c[:, None] / (6 * n))
-    fig, (row,) = _figure(size=(9, 5), footnote=f"L(N, D) = E + A/N^alpha + B/D^beta, D = C/6N; law "
-                                    f"{law.id}: {law.source}")
+    fig, (row,) = _figure(size=(9, 5), footnote=f"{_form(law)}, D = C/6N; law {law.id}: {law.source}")
     ax = row[0]
     colors = _colors(len(c))
     for ni, li, ci, col in zip(n, loss, c, colors):
@@ -172,6 +171,13 @@ def isoflop_figure(compute=(1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25), law=DEFAU
     ax.set_title(f"IsoFLOP curves: loss vs model size at fixed compute ({law.id})")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
+
+
+def _form(law) -> str:
+    """The law's formula for a footnote (kaplan2020 is not of the Chinchilla form)."""
+    if law.to_dict().get("kind", "parametric") == "parametric":
+        return "L(N, D) = E + A/N^alpha + B/D^beta"
+    return f"L(N, D) = [(Nc/N)^(alphaN/alphaD) + Dc/D]^alphaD ({law.note})"
 
 
 def _colors(k):
@@ -253,10 +259,10 @@ def contour_figure(law=DEFAULT_LAW, n_range=(1e7, 1e13), d_range=(1e9, 1e14),
     n = np.logspace(*np.log10(n_range), 240)
     d = np.logspace(*np.log10(d_range), 240)
     loss = law.loss(n[None, :], d[:, None])
-    fig, (row,) = _figure(size=(8, 6), footnote=f"L(N, D) = E + A/N^alpha + B/D^beta under "
-                                                f"{law.id}: {law.source}")
+    fig, (row,) = _figure(size=(8, 6), footnote=f"{_form(law)} under {law.id}: {law.source}")
     ax = row[0]
-    levels = np.arange(np.ceil((law.E + 0.02) * 10) / 10, min(float(loss.max()), law.E + 2.2), 0.1)
+    base = max(law.E, float(loss.min()) - 0.1)  # kaplan2020 has E = 0 but no loss near it here
+    levels = np.arange(np.ceil((base + 0.02) * 10) / 10, min(float(loss.max()), base + 2.2), 0.1)
     cs = ax.contourf(n, d, loss, levels=levels, cmap="viridis_r", extend="both")
     fig.colorbar(cs, ax=ax, label="predicted loss (nats/token)")
     ax.contour(n, d, loss, levels=levels[::2], colors="white", linewidths=0.5)

@@ -86,8 +86,10 @@ def parse_fraction(text, what: str = "fraction") -> float:
 # --- formatting -------------------------------------------------------------------------------
 
 def format_count(x: float, digits: int = 3) -> str:
-    """7e9 -> '7.00B', 1.5e12 -> '1.50T', 512 -> '512'."""
+    """7e9 -> '7.00B', 1.5e12 -> '1.50T', 512 -> '512', 1e30 -> '1.00e30'."""
     x = float(x)
+    if abs(x) >= 1e18:
+        return format_sci(x, digits)
     for suffix, scale in (("P", 1e15), ("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(x) >= scale:
             return f"{x / scale:.{_decimals(x / scale, digits)}f}{suffix}"
@@ -105,6 +107,8 @@ def _decimals(v: float, digits: int) -> int:
 
 def format_sci(x: float, digits: int = 3) -> str:
     """1.326e26 -> '1.33e26'."""
+    if not math.isfinite(float(x)):
+        return str(float(x))
     mant, exp = f"{float(x):.{digits - 1}e}".split("e")
     return f"{mant}e{int(exp)}"
 
@@ -132,7 +136,7 @@ def format_duration(seconds: float) -> str:
     """Seconds as the largest sensible unit: '196.8 days', '3.2 hours', '41 s'."""
     s = float(seconds)
     if s >= 2 * 365.25 * 86400:
-        return f"{s / (365.25 * 86400):.1f} years"
+        return f"{s / (365.25 * 86400):,.1f} years"
     if s >= 2 * 86400:
         return f"{s / 86400:.1f} days"
     if s >= 2 * 3600:

@@ -169,14 +169,17 @@ def spec_from_config(cfg: dict, name: str = "", source: str = "", where: str = "
     model_type = cfg.get("model_type")
     if model_type is None:
         raise InputError(f"{where}: config field 'model_type' is missing")
-    if model_type not in READERS:
+    if not isinstance(model_type, str) or model_type not in READERS:
         raise unknown("model_type", model_type, READERS)
     notes = []
-    if model_type == "gemma3":  # multimodal wrapper: count the language model only
-        cfg = {"model_type": "gemma3", **cfg.get("text_config", {})}
-        notes.append("gemma3: text model only (vision tower and projector not counted)")
     reader, defaults = READERS[model_type]
-    fields = reader(_Config(cfg, where, defaults))
+    try:
+        if model_type == "gemma3":  # multimodal wrapper: count the language model only
+            cfg = {"model_type": "gemma3", **cfg.get("text_config", {})}
+            notes.append("gemma3: text model only (vision tower and projector not counted)")
+        fields = reader(_Config(cfg, where, defaults))
+    except (TypeError, ValueError, ZeroDivisionError, AttributeError) as e:  # "abc" or 0 where a number goes
+        raise InputError(f"{where}: a config field has a wrong value or type ({e})") from None
     return TransformerSpec(**fields, name=name or cfg.get("_name_or_path", "") or model_type,
                            source=source or where, notes=tuple(notes))
 

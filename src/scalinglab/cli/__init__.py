@@ -35,6 +35,10 @@ from scalinglab.cli import arch, beyond, core, fit, hardware, memory, plan, plot
 
 def main(argv=None) -> None:
     """Entry point: errors become one line on stderr and exit code 2, never a traceback."""
+    import warnings
+
+    # absurd inputs (a batch of 1e300) overflow to inf, which the output shows (JSON: null)
+    warnings.filterwarnings("ignore", message="overflow encountered", category=RuntimeWarning)
     try:
         code = app(args=argv, prog_name="scalinglab", standalone_mode=False)
     except InputError as e:

@@ -60,7 +60,7 @@ def optimal_with_inference(compute, target_loss, inference: str, laws: list, as_
     if compute is not None:
         c = parse_flops(compute)
         opts = [inference_aware.optimal_for_compute(lw, c, t) for lw in laws]
-        how = (f"target: the loss of the compute-optimal model for C = {c:.3g} training FLOP "
+        how = (f"target: the loss of the compute-optimal model for C = {format_flops(c)} of training "
                "(Sardana's --chinchilla --compute baseline)")
     else:
         opts = [inference_aware.optimal_for_loss(lw, target_loss, t) for lw in laws]

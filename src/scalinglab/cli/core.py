@@ -46,6 +46,9 @@ def loss(
          f"{r['terms']['model']:.4f}", f"{r['terms']['data']:.4f}") for r in rows]))
     for r in rows:
         console.print(f"  {r['law']}: {r['source']}", markup=False)
+    if any(lw.to_dict().get("kind", "parametric") != "parametric" for lw in _laws(law)):
+        console.print("  kaplan2020 is not additive: its 'A/N^alpha' is L(N, D = inf) = (Nc/N)^alphaN and "
+                      "'B/D^beta' the excess from finite D; N counts non-embedding parameters", markup=False)
 
 
 @app.command()
@@ -77,8 +80,9 @@ def optimal(
                         rows=[(o.law, format_count(o.n_params), format_count(o.n_tokens),
                                f"{o.tokens_per_param:.1f}", f"{o.loss:.4f}", format_flops(o.flops))
                               for o in opts]))
-    console.print("C = 6ND; N_opt = G (C/6)^a, D_opt = (C/6)^b / G (Hoffmann et al. 2022, "
-                  "closed form)", markup=False)
+    if any(lw.to_dict().get("kind", "parametric") == "parametric" for lw in laws):
+        console.print("C = 6ND; N_opt = G (C/6)^a, D_opt = (C/6)^b / G (Hoffmann et al. 2022, "
+                      "closed form)", markup=False)
     for lw in laws:  # laws of another form say how their optimum is made
         if lw.to_dict().get("kind", "parametric") != "parametric":
             console.print(f"  {lw.id}: {lw.note}", markup=False)

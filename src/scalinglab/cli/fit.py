@@ -253,8 +253,11 @@ def _show(doc: dict, output, plot) -> None:
         for k, v in extra:
             console.print(f"  {k}: [{v[0]:.4g}, {v[1]:.4g}]", markup=False)
         if doc["at_bound"]:
-            console.print(f"  warning: the best fit sits on a bound: {', '.join(doc['at_bound'])}",
-                          markup=False)
+            from scalinglab.fit.parametric import BOUNDS
+
+            where = ", ".join(f"{'log E' if k == 'e' else k} in {list(BOUNDS[k])}" for k in doc["at_bound"])
+            console.print(f"  warning: the best fit sits on a bound of the search box ({where}): "
+                          "the data do not pin it down", markup=False)
         if "loss_at" in doc:
             la = doc["loss_at"]
             rng = f" [{ci['loss_at'][0]:.4f}, {ci['loss_at'][1]:.4f}]" if "loss_at" in ci else ""

@@ -13,7 +13,7 @@ from scalinglab.hardware import (ACCELERATORS, DTYPES, compare, get_accelerator,
 from scalinglab.training import (DEFAULT_DTYPE, DEFAULT_MFU, DEFAULT_PUE, time_from_gpu_hours,
                                  training_time)
 from scalinglab.units import (format_bytes, format_count, format_duration, format_flops,
-                              parse_flops, parse_fraction, parse_gpu_hours, parse_number)
+                              format_sci, parse_flops, parse_fraction, parse_gpu_hours, parse_number)
 
 # Options shared with `plan` (cli/plan.py imports them).
 GpuOpt = Annotated[Optional[str], typer.Option("--gpu", help="Accelerator, e.g. h100, a100, "
@@ -51,10 +51,10 @@ def parse_optional(parse, text, what):
 def fmt_energy(kwh) -> str:
     if kwh is None:
         return "n/a (no TDP in the catalogue: --power W)"
-    for unit, scale in (("GWh", 1e6), ("MWh", 1e3)):
-        if kwh >= scale:
-            return f"{kwh / scale:,.3g} {unit}"
-    return f"{kwh:,.3g} kWh"
+    for unit, scale in (("TWh", 1e9), ("GWh", 1e6), ("MWh", 1e3), ("kWh", 1)):
+        if kwh >= scale or unit == "kWh":
+            v = kwh / scale
+            return f"{format_sci(v) if v >= 1e4 or 0 < v < 1e-2 else f'{v:.3g}'} {unit}"
 
 
 def time_rows(t) -> list:
@@ -64,7 +64,8 @@ def time_rows(t) -> list:
         ("accelerator", f"{t.n_gpus:,.0f} x {a.name}, {t.dtype}, {t.peak_kind} peak "
                         f"{t.peak_flops / 1e12:,.1f} TFLOP/s each"),
         ("MFU", f"{t.mfu:.3g} ({t.mfu_source})"),
-        ("time", f"{t.days:,.1f} days" if t.days >= 2 else format_duration(t.seconds)),
+        ("time", f"{t.days:,.1f} days" + (f" ({format_duration(t.seconds)})" if t.days >= 730 else "")
+         if t.days >= 2 else format_duration(t.seconds)),
         ("GPU-hours", f"{format_count(t.gpu_hours)} ({format_count(t.gpu_hours / 24)} GPU-days)"),
         ("cost", f"${format_count(t.cost_usd)} at ${t.price_per_gpu_hour:g}/GPU-hour"
          if t.cost_usd is not None else "n/a (give --price USD per GPU-hour)"),
@@ -162,6 +163,8 @@ def gpus_cmd(
         accs.sort(key=lambda a: getattr(a, attr) if attr else a.peaks.get(d, 0.0), reverse=True)
     if json:
         return print_json({"accelerators": [a.to_dict() for a in accs]})
+    if not accs:
+        return console.print("No accelerator in the catalogue matches these filters.", markup=False)
     cols = [d for d in DTYPES if any(d in a.peaks for a in accs)]
     console.print(table("Dense peak TFLOP/s (TOP/s for int) per dtype; 2:4 sparse = 2x where 'yes'",
                         "id", *cols, "2:4", "memory", "TB/s", "TDP W", "year", rows=[
@@ -177,7 +180,7 @@ def _show(a, json: bool):
         return print_json({"accelerators": [a.to_dict()]})
     console.print(f"[bold]{a.name}[/bold] ({a.id}, {a.vendor}, {a.year})")
     console.print(kv(None, [
-        *((d, f"{a.peaks[d] / 1e12:,.5g} TFLOP/s dense"
+        *((d, f"{a.peaks[d] / 1e12:,.5g} {'TOP/s' if d.startswith('int') else 'TFLOP/s'} dense"
               + (f", {2 * a.peaks[d] / 1e12:,.5g} 2:4-sparse" if _sparse_ok(a, d) else ""))
           for d in a.dtypes),
         ("memory", format_bytes(a.memory_bytes)),

@@ -50,8 +50,10 @@ class Bootstrap:
         return q
 
     def ci(self, flops=None, at=None) -> dict:
-        """Percentile intervals for every quantity in `quantities`."""
-        return {k: self.interval(v) for k, v in self.quantities(flops, at).items()}
+        """Percentile intervals for every quantity in `quantities` (a resample with alpha or
+        beta at 0 gives an infinite G: it counts as such, silently)."""
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            return {k: self.interval(v) for k, v in self.quantities(flops, at).items()}
 
     def to_dict(self) -> dict:
         return {"n_resamples": len(self.samples), "seed": self.seed, "level": self.level,

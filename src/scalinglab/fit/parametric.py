@@ -398,6 +398,9 @@ def fit_parametric(data, starts: int | None = None, delta: float = DELTA, names:
     runs = load_runs(data, names)
     if not delta > 0:
         raise InputError(f"Huber delta must be positive, got {delta}")
+    if len(np.unique(runs.n_params)) < 2 or len(np.unique(runs.n_tokens)) < 2:
+        raise InputError(f"the runs in {runs.source} need at least 2 different N and 2 different D "
+                         "to fit how loss falls with each")
     d = _Data.of(runs)
     sol = solve(d.centre(pick_starts(starts)), d, delta, max_iter=max_iter)
     f = sol.objective
@@ -406,6 +409,9 @@ def fit_parametric(data, starts: int | None = None, delta: float = DELTA, names:
     lo, hi = _bounds()
     edge = tuple(NAMES[i] for i in range(5)
                  if sol.theta[best, i] <= lo[i] or sol.theta[best, i] >= hi[i])
+    if not theta[3] + theta[4] > 0:
+        raise InputError(f"the best fit to {runs.source} has alpha = beta = 0: loss does not fall "
+                         "with N or D in these runs, so there is no law to fit")
     A, B, E = np.exp(theta[:3])
     return ParametricFit(float(E), float(A), float(B), float(theta[3]), float(theta[4]),
                          float(f[best]), len(runs), len(f), int(np.sum(f <= f[best] * (1 + 1e-6))),
