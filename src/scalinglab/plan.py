@@ -12,6 +12,7 @@ from scalinglab.hardware import get_accelerator
 from scalinglab.laws import DEFAULT_LAW, LAWS, get_law
 from scalinglab.memory import plan_memory
 from scalinglab.training import DEFAULT_DTYPE, budget_flops, training_time
+from scalinglab.units import format_count, format_sci
 
 CHINCHILLA_TOKENS_PER_PARAM = 20.0  # Hoffmann et al. 2022: 70B on 1.4T tokens, Table 3 ~ 20:1
 
@@ -94,7 +95,7 @@ def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
                                 loss=loss).items() if v is not None}
     if given == {"compute"}:
         o = law.optimal(compute)
-        return o.n_params, o.n_tokens, f"compute-optimal for C = {compute:.3g} FLOP under {law.id}"
+        return o.n_params, o.n_tokens, f"compute-optimal for C = {format_sci(compute)} FLOP under {law.id}"
     if given == {"loss"}:
         o = law.optimal_for_loss(loss)
         return o.n_params, o.n_tokens, f"cheapest (N, D) reaching loss {loss:g} under {law.id}"
@@ -115,11 +116,12 @@ def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
     if given == {"loss", "n_params"}:
         gap = loss - law.loss(n_params, 1e300)
         if gap <= 0:
-            raise InputError(f"a {n_params:.3g}-parameter model cannot reach loss {loss:g} under "
+            raise InputError(f"a {format_count(n_params)}-parameter model cannot reach loss {loss:g} under "
                              f"{law.id} (its floor is {law.loss(n_params, 1e300):.4g})")
         return n_params, (law.B / gap) ** (1 / law.beta), f"tokens for N to reach loss {loss:g}"
-    raise InputError("give --compute, --loss, --params, --tokens, or --params with --tokens, "
-                     "--compute or --loss (got " + (", ".join(sorted(given)) or "nothing") + ")")
+    raise InputError("give --compute, --loss, --params, --tokens, --days (with --gpu), or --params "
+                     "with --tokens, --compute or --loss (got "
+                     + (", ".join(sorted(given)) or "none of these") + ")")
 
 
 def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW, arch=None,
@@ -146,9 +148,12 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
             raise InputError("--days sets the compute budget: give it without --compute or --loss")
         compute = budget_flops(gpu, n_gpus, days, dtype, mfu, sparse)
         how.append(f"{n_gpus:,.0f} x {get_accelerator(gpu).id} for {days:g} days = "
-                   f"{compute:.3g} FLOP")
+                   f"{format_sci(compute)} FLOP")
     n, d, solved = _solve(law, compute, n_params, n_tokens, loss)
     n, d = float(n), float(d)
+    if n < 1 or d < 1:
+        raise InputError(f"this plan has {format_count(n)} parameters on {format_count(d)} tokens; "
+                         f"check the inputs (is the compute budget too small for the model?)")
     flops = training_flops(n, d)
     losses = {lid: {"loss": lw.loss(n, d), "terms": lw.terms(n, d),
                     "optimal_at_same_compute": lw.optimal(flops.flops).to_dict()}

@@ -7,7 +7,6 @@ import typer
 from scalinglab.cli import app
 from scalinglab.cli import hardware as hw
 from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
-from scalinglab.cli.core import LawOpt
 from scalinglab.laws import DEFAULT_LAW
 from scalinglab.plan import make_plan
 from scalinglab.units import (format_count, format_flops, format_pf_days, parse_flops,
@@ -21,7 +20,8 @@ def plan_cmd(
     params: Annotated[Optional[str], typer.Option("--params", "-n", help="Parameters N.")] = None,
     tokens: Annotated[Optional[str], typer.Option("--tokens", "-d", help="Tokens D.")] = None,
     target_loss: Annotated[Optional[float], typer.Option("--loss", help="Target loss.")] = None,
-    law: LawOpt = DEFAULT_LAW,
+    law: Annotated[str, typer.Option("--law", help="The plan's law id (see `scalinglab laws`) or a "
+                                                   "fit saved as JSON; every law is shown beside it.")] = DEFAULT_LAW,
     gpu: hw.GpuOpt = None,
     n_gpus: hw.NGpusOpt = None,
     days: Annotated[Optional[str], typer.Option("--days", help="With --gpu: days on n_gpus set "
@@ -79,7 +79,7 @@ def plan_cmd(
          f"{r['terms']['irreducible']:.3f}", f"{r['terms']['model']:.3f}",
          f"{r['terms']['data']:.3f}", format_count(r["optimal_at_same_compute"]["n_params"]),
          format_count(r["optimal_at_same_compute"]["n_tokens"]),
-         f"{r['optimal_at_same_compute']['tokens_per_param']:.1f}",
+         f"{r['optimal_at_same_compute']['tokens_per_param']:.3g}",
          f"{r['optimal_at_same_compute']['loss']:.4f}") for lid, r in p.losses.items()]))
     console.print()
     console.print(f"[bold]20:1 check[/bold]: {p.ratio}", markup=True)
