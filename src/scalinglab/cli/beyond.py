@@ -208,4 +208,5 @@ def _resolve_model(model, params, tokens):
         n = m.active_params
         notes.append(f"{m.name} is a mixture of experts: N = {format_count(n)} ACTIVE parameters; "
                      "dense laws are only a rough guide for it")
+        return f"{m.name} (active)", n, m.n_tokens, notes
     return m.name, n, m.n_tokens, notes
