@@ -372,3 +372,14 @@ def test_config_json_path(cli):  # meta-llama/Meta-Llama-3-8B config.json: 8,030
     d = cli("memory", str(cfg), "--mode", "infer", "--context", "8192", "--json").json
     assert d["weights_bytes"] == 2 * 8_030_261_248
     assert d["kv_cache_bytes"] == 2 * 32 * 8 * 128 * 2 * 8192  # 1 GiB: GQA, 8 KV heads
+
+
+def test_tensor_parallel_must_split_the_heads(cli):
+    # Megatron-LM splits attention heads across tensor-parallel ranks (Shoeybi et al. 2019, Sec. 3)
+    from conftest import assert_one_line_error
+
+    assert_one_line_error(cli("memory", "gpt-2", "--tp", "5", "--n-gpus", "5"))
+    assert_one_line_error(cli("memory", "llama-2-7b", "--mode", "infer", "--n-gpus", "3"))
+    # the fewest-GPUs search for inference only counts degrees that divide the 64 heads
+    d = cli("memory", "llama-3-70b", "--mode", "infer", "--gpu", "a10", "--json").json
+    assert 64 % d["min_gpus"] == 0 and d["min_gpus"] == 8

@@ -387,6 +387,10 @@ def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_b
         raise InputError(f"--n-gpus {n_gpus} is not a multiple of tensor x pipeline = {tp * pp}")
     if overhead < 0:
         raise InputError(f"overhead fraction {overhead!r} must be >= 0")
+    tp_given = tp if mode != "infer" else n_gpus // pp
+    if shape.n_heads % tp_given:
+        raise InputError(f"tensor parallel {tp_given} does not divide {shape.name}'s "
+                         f"{shape.n_heads} attention heads (Megatron splits heads across ranks)")
     bits_per_value(dtype)
     training = mode != "infer"
     optimizer = optimizer or ("adamw" if training else "none")
@@ -414,7 +418,11 @@ def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_b
     if gpu_memory_bytes is not None:  # every degree 1..MAX_GPUS / unit at once
         per_gpu = sum(_with_overhead(terms_at(np.arange(1, MAX_GPUS // unit + 1))[0],
                                      overhead).values())
-        ok = np.flatnonzero(per_gpu <= gpu_memory_bytes)
+        degrees = np.arange(1, MAX_GPUS // unit + 1)
+        fits = per_gpu <= gpu_memory_bytes
+        if not training:  # inference: the tensor-parallel degree must split the heads
+            fits &= shape.n_heads % degrees == 0
+        ok = np.flatnonzero(fits)
         min_gpus = int((ok[0] + 1) * unit) if ok.size else None
         notes.append("min_gpus: fewest GPUs that fit, adding " + (
             f"data-parallel ranks under ZeRO-{zero} at tensor {tp} x pipeline {pp}" if training
