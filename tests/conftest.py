@@ -53,3 +53,16 @@ def assert_one_line_error(result):
     assert result.err.strip().count("\n") == 0, result.err
     assert "Traceback" not in result.err
     assert result.err.startswith("scalinglab: error:")
+
+
+HEAVY = ("scipy", "matplotlib", "pandas", "torch", "transformers")
+
+
+def heavy_imports_after(*args) -> list:
+    """The heavy modules that running `scalinglab ARGS` (in a fresh interpreter) imported."""
+    code = ("import sys; from scalinglab.cli import main\n"
+            f"try:\n    main({[str(a) for a in args]!r})\nexcept SystemExit: pass\n"
+            f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules])")
+    r = run_subprocess(code=code)
+    assert r.returncode == 0, r.stderr
+    return eval(r.stdout.split("HEAVY", 1)[1])

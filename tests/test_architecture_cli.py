@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_one_line_error, run_subprocess
+from conftest import assert_one_line_error, heavy_imports_after
 
 CONFIGS = Path(__file__).parent / "data" / "hf_configs"
 
@@ -108,13 +108,7 @@ def test_exact_without_torch_is_one_line(cli, monkeypatch):
 
 
 def test_params_imports_nothing_heavy():
-    code = ("import sys; from scalinglab.cli import main\n"
-            "try:\n    main(['params', 'deepseek-v3'])\nexcept SystemExit: pass\n"
-            "heavy = [m for m in ('scipy', 'matplotlib', 'pandas', 'torch', 'transformers') "
-            "if m in sys.modules]\nprint('HEAVY', heavy)")
-    r = run_subprocess(code=code)
-    assert r.returncode == 0, r.stderr
-    assert "HEAVY []" in r.stdout
+    assert heavy_imports_after("params", "deepseek-v3") == []
 
 
 def test_make_plan_arch_library():

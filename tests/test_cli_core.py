@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import assert_one_line_error, run_subprocess
+from conftest import assert_one_line_error, heavy_imports_after, run_subprocess
 
 
 def test_loss_json(cli):
@@ -76,13 +76,7 @@ def test_bad_input_is_one_line_exit_2(cli, args):
 
 
 def test_startup_imports_nothing_heavy():
-    code = ("import sys; from scalinglab.cli import main\n"
-            "try:\n    main(['loss', '70B', '15T'])\nexcept SystemExit: pass\n"
-            "heavy = [m for m in ('scipy', 'matplotlib', 'pandas', 'torch') if m in sys.modules]\n"
-            "print('HEAVY', heavy)")
-    r = run_subprocess(code=code)
-    assert r.returncode == 0, r.stderr
-    assert "HEAVY []" in r.stdout
+    assert heavy_imports_after("loss", "70B", "15T") == []
 
 
 def test_module_entry_point_runs():
