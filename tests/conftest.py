@@ -1,5 +1,6 @@
 """Shared test helpers: run the CLI in-process and in a subprocess."""
 
+import ast
 import json
 import os
 import subprocess
@@ -65,4 +66,4 @@ def heavy_imports_after(*args) -> list:
             f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules])")
     r = run_subprocess(code=code)
     assert r.returncode == 0, r.stderr
-    return eval(r.stdout.split("HEAVY", 1)[1])
+    return ast.literal_eval(r.stdout.split("HEAVY", 1)[1].strip())
