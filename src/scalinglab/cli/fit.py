@@ -21,6 +21,9 @@ def _col(role: str):
         f"--{role}-col", help=f"CSV column holding {role} (default: detected by name).")]
 
 
+DEFAULT_BOOTSTRAP = 4000  # resamples, as Besiroglu et al. 2024 (Epoch AI)
+
+
 @app.command("fit")
 def fit_cmd(
     csv: Annotated[Optional[Path], typer.Argument(help="CSV of runs: columns for N (params), "
@@ -29,8 +32,9 @@ def fit_cmd(
                                                    "(Epoch AI, CC BY 4.0).")] = None,
     approach: Annotated[int, typer.Option("--approach", help="3: parametric L(N, D) (default); "
                                           "2: isoFLOP parabolas.")] = 3,
-    n_boot: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples for percentile "
-                                        "intervals (Epoch AI used 4000); 0: sandwich SEs only.")] = 0,
+    n_boot: Annotated[Optional[int], typer.Option("--bootstrap", help="Bootstrap resamples for "
+                      "percentile intervals (default 4000 for Approach 3, as Epoch AI); 0: "
+                      "sandwich SEs only (quick).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed for the bootstrap.")] = 0,
     starts: Annotated[Optional[int], typer.Option("--starts", help="Starts from the 4,500-point "
                                                   "grid (default: all).")] = None,
@@ -56,9 +60,11 @@ def fit_cmd(
     from scalinglab.fit import io
 
     if (csv is None) == (dataset is None):
-        raise InputError("give a CSV file or --dataset NAME (e.g. --dataset chinchilla), not both")
+        raise InputError("give one of a CSV file or --dataset NAME (e.g. --dataset chinchilla)")
     if approach not in (2, 3):
         raise InputError(f"--approach must be 3 (parametric) or 2 (isoFLOP), got {approach}")
+    if n_boot is None:
+        n_boot = DEFAULT_BOOTSTRAP if approach == 3 else 0
     if n_boot < 0:
         raise InputError(f"--bootstrap must be >= 0, got {n_boot}")
     names = {k: v for k, v in (("n_params", params_col), ("n_tokens", tokens_col),
