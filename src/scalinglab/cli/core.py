@@ -16,6 +16,10 @@ LawOpt = Annotated[str, typer.Option("--law", help="Law id (see `scalinglab laws
                                                    "fit saved as JSON.")]
 
 
+KAPLAN_NOTE = ("kaplan2020 is not additive: its 'A/N^alpha' is L(N, D = inf) = (Nc/N)^alphaN and "
+               "'B/D^beta' the excess from finite D; N counts non-embedding parameters")
+
+
 def _laws(law: str) -> list:
     return list(LAWS.values()) if law.lower() == "all" else [get_law(law)]
 
@@ -47,8 +51,7 @@ def loss(
     for r in rows:
         console.print(f"  {r['law']}: {r['source']}", markup=False)
     if any(lw.to_dict().get("kind", "parametric") != "parametric" for lw in _laws(law)):
-        console.print("  kaplan2020 is not additive: its 'A/N^alpha' is L(N, D = inf) = (Nc/N)^alphaN and "
-                      "'B/D^beta' the excess from finite D; N counts non-embedding parameters", markup=False)
+        console.print(f"  {KAPLAN_NOTE}", markup=False)
 
 
 @app.command()

@@ -7,6 +7,7 @@ import typer
 from scalinglab.cli import app
 from scalinglab.cli import hardware as hw
 from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
+from scalinglab.cli.core import KAPLAN_NOTE
 from scalinglab.laws import DEFAULT_LAW
 from scalinglab.plan import make_plan
 from scalinglab.units import (format_count, format_flops, format_pf_days, parse_flops,
@@ -80,7 +81,9 @@ def plan_cmd(
          f"{r['terms']['data']:.3f}", format_count(r["optimal_at_same_compute"]["n_params"]),
          format_count(r["optimal_at_same_compute"]["n_tokens"]),
          f"{r['optimal_at_same_compute']['tokens_per_param']:.3g}",
-         f"{r['optimal_at_same_compute']['loss']:.4f}") for lid, r in p.losses.items()]))
+         f"{r['optimal_at_same_compute']['loss']:.4f}") for lid, r in p.losses.items()],
+        caption=(f"{KAPLAN_NOTE}; its optimum is Table 6's N_opt ~ C^0.73, not its curve's minimum"
+                 if "kaplan2020" in p.losses else None)))
     console.print()
     console.print(f"[bold]20:1 check[/bold]: {p.ratio}", markup=True)
     print_plan_extras(p)
