@@ -15,7 +15,8 @@ from scalinglab.errors import InputError, unknown
 DTYPES = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4", "fp4")
 
 # Bytes per stored value. tf32 is stored as a 32-bit float; nf4 is 4-bit NormalFloat (QLoRA,
-# Dettmers et al. 2023), 4.127 bits with double quantisation of the block constants (Sec. 3).
+# Dettmers et al. 2023): 4 bits per value here; its double-quantised block constants bring it to
+# 4.127 bits per weight, which memory.BITS counts for model weights.
 DTYPE_BYTES = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0,
                "int8": 1.0, "int4": 0.5, "fp4": 0.5, "nf4": 0.5}
 
