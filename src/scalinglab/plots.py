@@ -433,3 +433,65 @@ def plan_figure(plan, laws=()):
 
 FIGURES = {"isoflop": isoflop_figure, "frontier": frontier_figure, "contour": contour_figure,
            "history": history_figure, "fit": fit_figure, "plan": plan_figure}
+
+
+def lab_figure(points, curves, parabolas, optimum, optimum2=(), holdout=None, law_label="",
+               footnote=""):
+    """A trained ladder (scalinglab lab fit): held-out loss against N per budget with the fitted
+    law and parabolas (left), compute-optimal N against C (right).
+
+    points, curves, parabolas: {budget: (N array, loss array)}; optimum: the fitted law's
+    optimum per budget ({flops, n_opt, loss_opt, ci}); optimum2: Approach 2's ({flops, n_opt,
+    loss_opt}); holdout: lab's held-out test ({flops, predicted, measured}) or None.
+    """
+    budgets = sorted(points)
+    fig, axes = _figure(1, 2, size=(13, 5.2), footnote=footnote)
+    ax, bx = axes[0]
+    colors = dict(zip(budgets, _colors(len(budgets))))
+    for c in budgets:
+        col = colors[c]
+        ax.plot(*points[c], "o", color=col, ms=5, label=f"C = {format_sci(c, 2)} FLOP")
+        if c in curves:
+            ax.plot(*curves[c], "-", color=col, lw=1.3)
+        if c in parabolas:
+            ax.plot(*parabolas[c], "--", color=col, lw=0.9)
+    o = [x for x in optimum if x["flops"] in points]
+    ax.plot([x["n_opt"] for x in o], [x["loss_opt"] for x in o], "x", color="k", ms=7,
+            label="fitted law's optimum")
+    if holdout and holdout.get("available"):
+        p, b = holdout["predicted_optimum"], holdout["best_loss"]
+        ci = p.get("ci", {})
+        err = ([[p["loss_opt"] - ci["loss_opt"][0]], [ci["loss_opt"][1] - p["loss_opt"]]]
+               if ci else None)
+        xerr = ([[p["n_opt"] - ci["n_opt"][0]], [ci["n_opt"][1] - p["n_opt"]]] if ci else None)
+        ax.errorbar(p["n_opt"], p["loss_opt"], yerr=err, xerr=xerr, fmt="*", ms=13,
+                    color="gold", mec="k", ecolor="k", capsize=3, zorder=6,
+                    label="optimum predicted from the smaller budgets")
+        bx.errorbar(holdout["flops"], p["n_opt"], yerr=xerr, fmt="*", ms=13, color="gold",
+                    mec="k", ecolor="k", capsize=3, zorder=6, label="held-out prediction")
+        if holdout["n_opt"]["measured"]:
+            bx.plot(holdout["flops"], holdout["n_opt"]["measured"], "o", ms=11, mfc="none",
+                    mec="r", mew=1.5, zorder=7, label="measured (parabola minimum)")
+    ys = np.concatenate([points[c][1] for c in budgets])
+    pad = 0.15 * (ys.max() - ys.min()) + 1e-3
+    ax.set_ylim(ys.min() - pad, ys.max() + pad)
+    ax.set_xscale("log")
+    _count_axis(ax.xaxis)
+    ax.set(xlabel="model size N (parameters, head included)", ylabel="held-out loss (nats/byte)",
+           title=law_label or "IsoFLOP curves of the ladder")
+    ax.title.set_fontsize(9)
+    ax.legend(fontsize=7)
+    c = np.array([x["flops"] for x in optimum])
+    bx.plot(c, [x["n_opt"] for x in optimum], "-", color="C0", label="Approach 3 (fitted law)")
+    if all("ci" in x for x in optimum):
+        bx.fill_between(c, [x["ci"]["n_opt"][0] for x in optimum],
+                        [x["ci"]["n_opt"][1] for x in optimum], color="C0", alpha=0.15,
+                        label="95% bootstrap interval")
+    if len(optimum2):
+        bx.plot([x["flops"] for x in optimum2], [x["n_opt"] for x in optimum2], "s", color="C1",
+                label="Approach 2 (parabola minima)")
+    bx.set(xscale="log", yscale="log", xlabel="compute C (FLOP)", ylabel="compute-optimal N",
+           title="Compute-optimal model size")
+    _count_axis(bx.yaxis)
+    bx.legend(fontsize=7)
+    return fig

@@ -128,8 +128,7 @@ def report_html(plan, figures: bool = True, laws=()) -> str:
     parts = [f"<h1>{html.escape(title)}</h1>", render(headline)]
     if figures:
         parts.append("<h2>Figures</h2>")
-        parts += [f"<figure>{inline_svg(s)}<figcaption>{html.escape(c)}</figcaption></figure>"
-                  for s, c in _figures(p, laws)]
+        parts += [figure(s, c) for s, c in _figures(p, laws)]
     parts.append("<h2>Assumptions</h2>")
     seen = {}  # a plan may repeat a section's assumptions at the top: show each once
     for sec, text in assumptions(p):
@@ -140,12 +139,23 @@ def report_html(plan, figures: bool = True, laws=()) -> str:
     parts.append(render({k: v for k, v in p.items() if k != "assumptions"}))
     parts.append("<h2>Sources</h2>")
     parts.append(render(_sources(p, laws)))
-    parts.append(f"<footer>Written by scalinglab {__version__}, offline; the same numbers come "
-                 f"from <code>scalinglab plan --json</code>.</footer>")
+    return page(title, parts, "scalinglab plan --json")
+
+
+def figure(svg_text: str, caption: str) -> str:
+    """A figure (matplotlib SVG) with its caption, as HTML."""
+    return f"<figure>{inline_svg(svg_text)}<figcaption>{html.escape(caption)}</figcaption></figure>"
+
+
+def page(title: str, parts, json_command: str) -> str:
+    """A self-contained HTML page: the title, the parts (HTML strings) and a footer naming the
+    command whose --json gives the same numbers."""
+    footer = (f"<footer>Written by scalinglab {__version__}, offline; the same numbers come "
+              f"from <code>{html.escape(json_command)}</code>.</footer>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{html.escape(title)}</title><style>{CSS}</style></head>\n<body>\n"
-            + "\n".join(parts) + "\n</body></html>\n")
+            + "\n".join([*parts, footer]) + "\n</body></html>\n")
 
 
 def write_report(plan, path, laws=()) -> Path:

@@ -1,0 +1,120 @@
+"""The lab on this machine: training throughput of a ladder's largest rung against the CPU's
+fp32 matmul peak measured in the same run (interleaved, so that other processes on the cores
+weigh on both alike), its memory against scalinglab's estimate, and optionally a whole ladder:
+wall time, interior minima, fitted exponent and tokens/param, the held-out prediction.
+
+    python benchmarks/bench_lab.py [--budgets 5e11,1e12,2e12,4e12] [--rounds 5] [--seconds 2]
+    python benchmarks/bench_lab.py --runs out/runs-default   # also report a trained ladder
+
+Throughput: `rounds` times, a fresh peak measurement (fp32 torch.mm, n = 256..1024) and then
+`seconds` of training steps of the rung; each is the best of its rounds (contention only slows
+either down). FLOP per step: the rung's FLOP per token (6N + attention, palm) x batch tokens.
+"""
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from scalinglab.lab import require_torch  # noqa: E402
+
+torch = require_torch()
+
+from scalinglab.lab import device, ladder  # noqa: E402
+from scalinglab.lab.model import GPT  # noqa: E402
+from scalinglab.lab.train import _optimizer, _step, memory_estimate, train_rung  # noqa: E402
+
+
+def throughput(rung, rounds: int, seconds: float, threads: int) -> dict:
+    """Best peak and best training FLOP/s over interleaved rounds."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = GPT(rung.spec, rung.seq_len)
+    opt = _optimizer(torch, model, rung, False)
+    params = list(model.parameters())
+    x = torch.randint(0, 256, (rung.batch_size, rung.seq_len + 1))
+    amp = torch.autocast("cpu", enabled=False)
+    _step(torch, model, opt, params, x[:, :-1], x[:, 1:], amp, rung)
+    peaks, runs = [], []
+    for _ in range(rounds):
+        peaks.append(device.measure_cpu_peak(threads, sizes=(256, 512, 1024), seconds=0.2,
+                                             repeats=2).peak_flops)
+        k, t = 0, time.perf_counter()
+        while time.perf_counter() - t < seconds:
+            _step(torch, model, opt, params, x[:, :-1], x[:, 1:], amp, rung)
+            k += 1
+        runs.append(rung.flops_per_token * rung.batch_tokens * k / (time.perf_counter() - t))
+    return {"peak": max(peaks), "train": max(runs), "peaks": peaks, "runs": runs}
+
+
+def ladder_report(runs_dir: Path) -> None:
+    from scalinglab.lab.report import fit_runs
+
+    t = time.perf_counter()
+    fit = fit_runs(runs_dir)
+    print(f"\nladder {runs_dir}: {fit.n_runs} runs; lab fit took {time.perf_counter() - t:.1f} s")
+    start, end = (runs_dir.parent / f"{runs_dir.name.removeprefix('runs-')}.{x}" for x in
+                  ("start", "end"))
+    if start.exists() and end.exists():
+        wall = int(end.read_text()) - int(start.read_text())
+        print(f"  wall time of `lab run`: {wall / 60:.1f} min (target <= 20)")
+    train = sum(r["train s"] for r in fit.runs)
+    print(f"  training seconds summed over rungs: {train / 60:.1f} min")
+    for b in fit.budgets:
+        print(f"  {b['flops']:.0e}: {b['n_runs']} runs, best {b['best_rung']} "
+              f"{b['best_loss']:.4f}, interior minimum: {b['interior']}  {b['note']}")
+    print(f"  Approach 3: {fit.approach3['summary']}")
+    print(f"  Approach 2: {fit.approach2['summary']}")
+    print(f"  held-out: {fit.holdout['summary']}")
+    big = max(fit.runs, key=lambda r: r["N"])
+    print(f"  largest rung {big['rung']}: {big['GFLOP/s']:.1f} GFLOP/s, MFU {big['MFU']:.1%} of "
+          f"the peak measured before it; memory measured/estimate {big['measured/estimate']:.3f}")
+    print(f"  figure {fit.figure}, report {fit.html}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--budgets", default=",".join(f"{b:g}" for b in ladder.DEFAULT_BUDGETS))
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=2.0)
+    ap.add_argument("--threads", type=int, default=device.cpu_threads())
+    ap.add_argument("--runs", type=Path, help="a trained runs/ folder to report on as well")
+    a = ap.parse_args()
+    lad = ladder.plan([float(b) for b in a.budgets.split(",")])
+    big = max(lad.rungs, key=lambda r: r.n_params)
+    print(f"largest rung {big.id}: N {big.n_params:,}, {big.d_model} x {big.n_layers}, batch "
+          f"{big.batch_tokens:,} tokens, {big.flops_per_token:,.0f} FLOP/token "
+          f"({big.flops_convention}), {a.threads} thread(s)")
+    t = throughput(big, a.rounds, a.seconds, a.threads)
+    print(f"  peak fp32 matmul (best of {a.rounds}): {t['peak'] / 1e9:7.1f} GFLOP/s  "
+          f"[{', '.join(f'{p / 1e9:.0f}' for p in t['peaks'])}]")
+    print(f"  training (best of {a.rounds}):       {t['train'] / 1e9:7.1f} GFLOP/s  "
+          f"[{', '.join(f'{p / 1e9:.0f}' for p in t['runs'])}]")
+    print(f"  training / peak: {t['train'] / t['peak']:.3f} (target >= 0.5)")
+    with __import__("tempfile").TemporaryDirectory() as d:
+        short = ladder.resolve(big.budget, big.d_model, big.n_layers, lad.rules, 0, lad.corpus,
+                               lad.corpus_sha256)
+        from dataclasses import replace
+
+        res = train_rung(replace(short, steps=lad.rules.min_steps), d, peak_flops=t["peak"],
+                         threads=a.threads)
+    est = memory_estimate(big, "fp32")
+    print(f"  memory of one step: measured {res.memory_bytes / 1e6:.2f} MB, estimate "
+          f"{res.memory_estimate_bytes / 1e6:.2f} MB, ratio {res.memory_ratio:.3f}")
+    for k in res.memory:
+        print(f"    {k:12s} measured {res.memory[k] / 1e6:8.3f} MB  estimate "
+              f"{est.get(k, 0) / 1e6:8.3f} MB")
+    act = res.memory["activations"] + res.memory["logits"]
+    print(f"  activations + logits at 4 bytes (what fp32 keeps) over the estimate's: "
+          f"{act / (est['activations'] * 2 + est['logits']):.3f}")
+    if a.runs:
+        ladder_report(a.runs)
+    print(json.dumps({"peak_flops": t["peak"], "train_flops": t["train"],
+                      "ratio": t["train"] / t["peak"], "memory_ratio": res.memory_ratio}))
+
+
+if __name__ == "__main__":
+    main()
