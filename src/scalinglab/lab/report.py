@@ -234,13 +234,15 @@ def fit_runs(runs_dir, n_boot: int = 4000, seed: int = 0, report=None, plot=None
     ladder = store.ladder
     found = store.results()
     results = [found[r.id] for r in ladder.rungs if r.id in found]
-    missing = tuple(r.id for r in ladder.rungs if r.id not in found)
+    failures = store.failures()  # rungs recorded failed (engines.py): listed, never fitted
+    missing = tuple(r.id for r in ladder.rungs if r.id not in found and r.id not in failures)
     if len(results) < MIN_RUNS:
         raise InputError(f"{str(root)!r} has {len(results)} finished run(s); fitting needs at "
                          f"least {MIN_RUNS} (`scalinglab lab run` trains the rest)")
     csv_path = write_csv(results, root / CSV)
     ok = [r for r in results if math.isfinite(r.heldout_loss) and r.heldout_loss < math.log(VOCAB)]
-    excluded = tuple({"rung": r.rung, "why": f"held-out loss {r.heldout_loss} is not below "
+    excluded = tuple({"rung": f.rung, "why": f"failed: {f.error}"} for f in failures.values())
+    excluded += tuple({"rung": r.rung, "why": f"held-out loss {r.heldout_loss} is not below "
                       f"ln {VOCAB} (a uniform guess): diverged"} for r in results if r not in ok)
     if len(ok) < MIN_RUNS:
         raise InputError(f"only {len(ok)} runs in {str(root)!r} trained (the rest diverged); "
@@ -312,7 +314,9 @@ def _assumptions(ladder, runs, n_boot, seed, excluded, missing, starts) -> list:
            "the minimum of its own isoFLOP parabola (the best run where there is none)",
            f"data: {runs.source}, {len(runs)} runs"]
     if excluded:
-        out.append(f"left out: {', '.join(e['rung'] for e in excluded)} (diverged)")
+        out.append("left out: " + ", ".join(
+            f"{e['rung']} ({'failed' if e['why'].startswith('failed') else 'diverged'})"
+            for e in excluded))
     if missing:
         out.append(f"not yet trained: {len(missing)} rung(s) ({', '.join(missing[:4])}"
                    f"{'...' if len(missing) > 4 else ''})")

@@ -3,6 +3,10 @@
     runs/manifest.json     the ladder's hash and rung ids: binds the folder to one ladder
     runs/ladder.toml       the ladder as trained (what `lab fit` reads back)
     runs/<rung>.json       one finished result: {"schema", "ladder", "rung_key", "sha256", "result"}
+    runs/<rung>.failed.json  a rung that failed for its own reason (an exception in train_rung, a
+                           diverged loss, a worker lost more often than its retries allow):
+                           {..., "failure": RunFailure}; fits skip it, a rerun lists it
+                           (`lab run --retry-failed` trains it again)
     runs/work/<rung>/      the rung's checkpoint while it trains (removed once its result is in)
     runs/runs.csv          written by `lab fit`, in the format `scalinglab fit` reads
 
@@ -16,14 +20,14 @@ import hashlib
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from scalinglab import __version__
 from scalinglab.errors import InputError
 from scalinglab.lab.ladder import Ladder, Rung, from_toml, to_toml
 from scalinglab.lab.train import RunResult
-from scalinglab.results import to_json
+from scalinglab.results import Result, to_json
 
 SCHEMA = 1
 MANIFEST = "manifest.json"
@@ -50,6 +54,30 @@ def _checksum(result: dict) -> str:
 
 
 @dataclass(frozen=True)
+class RunFailure(Result):
+    """A rung that failed for its own reason, as an engine hands it to the driver."""
+
+    rung: str
+    rung_key: str
+    error: str          # one line: the exception's type and message
+    kind: str           # "error" (train_rung raised) or "worker lost" (retries exhausted)
+    attempts: int = 1
+    host: str = ""
+
+    @classmethod
+    def of(cls, rung: Rung, exc: BaseException, kind: str = "error", attempts: int = 1,
+           host: str = "") -> "RunFailure":
+        """The failure an exception in train_rung makes: its type and first line."""
+        text = str(exc).strip().splitlines()
+        return cls(rung.id, rung.key, f"{type(exc).__name__}: {text[0] if text else ''}"[:500],
+                   kind, attempts, host)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "RunFailure":
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
+
+
+@dataclass(frozen=True)
 class Store:
     """The runs/ folder of one ladder."""
 
@@ -62,21 +90,30 @@ class Store:
     def workdir(self, rung: Rung) -> Path:
         return self.root / "work" / rung.id
 
+    def failed_path(self, rung_id: str) -> Path:
+        return self.root / f"{rung_id}.failed.json"
+
+    def _put(self, p: Path, what: str, item) -> Path:
+        doc = json.loads(to_json(item))
+        write_atomic(p, json.dumps({"schema": SCHEMA, "ladder": self.ladder.hash,
+                                    "rung_key": item.rung_key, "sha256": _checksum(doc),
+                                    what: doc}, indent=1) + "\n")
+        return p
+
     def write(self, result: RunResult) -> Path:
-        """The one writer: the result file, atomically; then the rung's checkpoint goes."""
-        doc = json.loads(to_json(result))
-        text = json.dumps({"schema": SCHEMA, "ladder": self.ladder.hash,
-                           "rung_key": result.rung_key, "sha256": _checksum(doc), "result": doc},
-                          indent=1)
-        p = self.path(result.rung)
-        write_atomic(p, text + "\n")
+        """The one writer: the result file, atomically; then the rung's checkpoint and any
+        earlier failure go."""
+        p = self._put(self.path(result.rung), "result", result)
+        self.failed_path(result.rung).unlink(missing_ok=True)
         shutil.rmtree(self.root / "work" / result.rung, ignore_errors=True)
         return p
 
-    def read(self, rung: Rung) -> tuple[RunResult | None, str]:
-        """(result, status): status 'done', 'missing' or why the file is corrupt (then it has
-        been renamed .corrupt and the result is None)."""
-        p = self.path(rung.id)
+    def write_failure(self, failure: RunFailure) -> Path:
+        """A failed rung, atomically (its checkpoint stays for a retry)."""
+        return self._put(self.failed_path(failure.rung), "failure", failure)
+
+    def _get(self, p: Path, rung: Rung, what: str, cls):
+        """(item, status) from one of our files; a corrupt one is renamed .corrupt."""
         if not p.exists():
             return None, "missing"
         why = None
@@ -86,16 +123,34 @@ class Store:
                 why = "unknown schema"
             elif doc.get("rung_key") != rung.key:
                 why = "it belongs to another version of this rung"
-            elif _checksum(doc.get("result")) != doc.get("sha256"):
+            elif _checksum(doc.get(what)) != doc.get("sha256"):
                 why = "its checksum does not match"
             else:
-                return RunResult.from_dict(doc["result"]), "done"
+                return cls.from_dict(doc[what]), "done"
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             why = "it is not valid JSON (a partial write?)"
         except (TypeError, ValueError, KeyError) as e:
             why = f"its fields do not fit ({e})"
         os.replace(p, p.with_name(p.name + ".corrupt"))
         return None, f"corrupt: {why}"
+
+    def read(self, rung: Rung) -> tuple[RunResult | None, str]:
+        """(result, status): status 'done', 'missing' or why the file is corrupt (then it has
+        been renamed .corrupt and the result is None)."""
+        return self._get(self.path(rung.id), rung, "result", RunResult)
+
+    def failure(self, rung: Rung) -> RunFailure | None:
+        """The rung's recorded failure, if any (a stale or corrupt one is set aside)."""
+        return self._get(self.failed_path(rung.id), rung, "failure", RunFailure)[0]
+
+    def failures(self) -> dict:
+        """rung id -> RunFailure for every rung recorded as failed and not finished since."""
+        out = {}
+        for r in self.ladder.rungs:
+            f = self.failure(r)
+            if f is not None:
+                out[r.id] = f
+        return out
 
     def results(self) -> dict:
         """rung id -> RunResult for every finished rung (corrupt files set aside)."""

@@ -7,7 +7,8 @@ The unit of work every engine runs (see engines.py). It reads only the rung and 
   workdir/checkpoint.pt atomically (temporary file, fsync, os.replace): model, optimizer, the
   next step, the loss history and the seconds spent. A rerun resumes there and gives the same
   result as an uninterrupted run. A checkpoint of another rung or one that cannot be read is
-  set aside and the rung starts over.
+  set aside and the rung starts over. A training loss that is not finite when a checkpoint is
+  due raises Diverged (the last good checkpoint stays): the driver records the rung as failed.
 - at the end it scores the fixed held-out windows and returns a RunResult; it writes no result
   file itself (the driver does, engines.py).
 
@@ -277,6 +278,7 @@ def train_rung(rung: Rung, workdir, device: str = "auto", peak_flops: float | No
                 progress(step, rung.steps, float(losses[step - 1]))
                 last_report = now
             if now - last_save >= rung.checkpoint_seconds or step == rung.steps:
+                _check_finite(losses[step - 1], step, rung)  # never checkpoint a diverged run
                 checkpoint(step)
                 last_save = time.perf_counter()
 
@@ -297,6 +299,17 @@ def train_rung(rung: Rung, workdir, device: str = "auto", peak_flops: float | No
         memory["method"],
         measured, float(sum(est.values())), est, start, torch.__version__,
         tuple((int(s), float(hist[s])) for s in curve))
+
+
+class Diverged(FloatingPointError):
+    """The training loss is no longer a number: the rung fails (recorded; the ladder goes on)."""
+
+
+def _check_finite(loss, step: int, rung: Rung) -> None:
+    x = float(loss)
+    if not math.isfinite(x):
+        raise Diverged(f"training loss is {x} at step {step} of {rung.steps} (lr {rung.lr:.3g}): "
+                       "the run diverged")
 
 
 @contextlib.contextmanager
