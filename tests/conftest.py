@@ -56,7 +56,7 @@ def assert_one_line_error(result):
     assert result.err.startswith("scalinglab: error:")
 
 
-HEAVY = ("scipy", "matplotlib", "pandas", "torch", "transformers")
+HEAVY = ("scipy", "matplotlib", "pandas", "torch", "transformers", "ray")
 
 
 def heavy_imports_after(*args) -> list:

@@ -11,7 +11,8 @@ from scalinglab.cli import app
 from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
 from scalinglab.errors import InputError
 from scalinglab.laws import DEFAULT_LAW
-from scalinglab.units import format_count, format_duration, format_sci, parse_flops
+from scalinglab.units import (format_bytes, format_count, format_duration, format_sci,
+                              parse_flops)
 
 lab = typer.Typer(name="lab", no_args_is_help=True, add_completion=False,
                   help="Train your own ladder of small models, fit your own law, test its "
@@ -80,10 +81,10 @@ def plan_cmd(
 
 
 class _Bars:
-    """Two rich progress bars on stderr (the ladder's rungs, the rung's steps), or nothing."""
+    """Rich progress bars on stderr (the ladder's rungs, each running rung's steps), or nothing."""
 
     def __init__(self, bar):
-        self.bar, self.rung_task = bar, None
+        self.bar, self.rungs = bar, {}
         self.ladder_task = bar.add_task("ladder", total=1)
 
     def ladder(self, total, done, todo):
@@ -91,17 +92,21 @@ class _Bars:
                         description=f"ladder ({len(todo)} to train)")
 
     def start(self, rung):
-        if self.rung_task is not None:
-            self.bar.remove_task(self.rung_task)
-        self.rung_task = self.bar.add_task(f"{rung.id} (N {format_count(rung.n_params)})",
-                                           total=rung.steps)
+        self._drop(rung.id)  # a retried rung starts a new bar
+        self.rungs[rung.id] = self.bar.add_task(f"{rung.id} (N {format_count(rung.n_params)})",
+                                                total=rung.steps)
 
     def step(self, rung, step, steps, loss):
-        self.bar.update(self.rung_task, completed=step,
+        self.bar.update(self.rungs[rung.id], completed=step,
                         description=f"{rung.id} (N {format_count(rung.n_params)}) loss {loss:.3f}")
 
     def done(self, result):
+        self._drop(result.rung)
         self.bar.advance(self.ladder_task)
+
+    def _drop(self, rung_id):
+        if rung_id in self.rungs:
+            self.bar.remove_task(self.rungs.pop(rung_id))
 
 
 @contextlib.contextmanager
@@ -125,9 +130,22 @@ def run_cmd(
     out: Annotated[Path, typer.Option("--output", "-o", help="Folder for the results (runs/); "
                                       "rerun to resume.")],
     engine: Annotated[str, typer.Option("--engine", help="local (this machine, one rung after "
-                                        "another).")] = "local",
-    address: Annotated[Optional[str], typer.Option("--address", help="Cluster address (for a "
-                       "cluster engine).")] = None,
+                                        "another) or ray (every rung a Ray task; needs "
+                                        "scalinglab[cluster]; docs/cluster.md).")] = "local",
+    address: Annotated[Optional[str], typer.Option("--address", help="Ray cluster: auto, "
+                       "HOST:PORT or ray://HOST:10001 (default: a local instance on "
+                       "127.0.0.1).")] = None,
+    cpus_per_run: Annotated[Optional[float], typer.Option("--cpus-per-run", help="Ray: CPUs "
+                            "each rung asks for, and its CPU threads (default 1).")] = None,
+    gpus_per_run: Annotated[Optional[float], typer.Option("--gpus-per-run", help="Ray: GPUs "
+                            "each rung asks for (default 0).")] = None,
+    retries: Annotated[Optional[int], typer.Option("--retries", help="Ray: times a rung whose "
+                       "worker died is retried (default 2).")] = None,
+    checkpoints: Annotated[Optional[str], typer.Option("--checkpoints", help="Ray: shared (OUT/"
+                           "work, which every worker must reach; default) or worker (each "
+                           "worker's own disk, results through the object store).")] = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Train rungs recorded as "
+                            "failed again (default: list them, leave them).")] = False,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
     threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads (default: "
                        "all cores).")] = None,
@@ -141,8 +159,12 @@ def run_cmd(
     from scalinglab.lab.engines import run_ladder
     from scalinglab.lab.ladder import load_ladder
 
-    if address is not None and engine == "local":
-        raise InputError("--address is for a cluster engine; the local engine runs here")
+    given = {k: v for k, v in (("address", address), ("cpus_per_run", cpus_per_run),
+                               ("gpus_per_run", gpus_per_run), ("retries", retries),
+                               ("checkpoints", checkpoints)) if v is not None}
+    if given and engine != "ray":
+        flags = ", ".join("--" + k.replace("_", "-") for k in given)
+        raise InputError(f"{flags}: for --engine ray; the {engine} engine runs here")
     if threads is not None and threads < 1:
         raise InputError(f"--threads must be at least 1, got {threads}")
     ladder = load_ladder(ladder_file)
@@ -154,7 +176,8 @@ def run_cmd(
     peak = parse_flops(peak_flops, "--peak-flops") if peak_flops else None
     try:
         with _progress() as bars:
-            run = run_ladder(ladder, out, engine, device, peak, threads, bars, ids)
+            run = run_ladder(ladder, out, engine, device, peak, threads, bars, ids,
+                             engine_options=given, retry_failed=retry_failed)
     except KeyboardInterrupt:
         print(f"scalinglab: interrupted; finished results are in {out}, the rung in training "
               "saved a checkpoint: run the same command again to resume", file=sys.stderr)
@@ -165,7 +188,30 @@ def run_cmd(
                   f"finished, of {run.n_rungs}, in {format_duration(run.seconds)}", markup=False)
     for rid, why in run.redone:
         console.print(f"  {rid}: result was {why}; trained again", markup=False)
+    for rid, error in run.failed:
+        console.print(f"  {rid}: FAILED ({error}); recorded, the ladder went on", markup=False)
+    for rid, error in run.failed_earlier:
+        console.print(f"  {rid}: failed earlier ({error}); --retry-failed trains it again",
+                      markup=False)
+    _show_engine(run.engine_report)
     console.print(f"next: scalinglab lab fit {out}", markup=False)
+
+
+def _show_engine(r: dict) -> None:
+    if "cluster" not in r:
+        return
+    console.print(f"ray: {r['cluster']}, {r['nodes']} node(s), {r['cluster_cpus']:g} CPUs, "
+                  f"{r['cluster_gpus']:g} GPUs; each rung {r['cpus_per_run']:g} CPU(s), "
+                  f"{r['gpus_per_run']:g} GPU(s)", markup=False)
+    retried = ", ".join(f"{k} x{n}" for k, n in r["retried"].items()) or "none"
+    console.print(f"  retried after a worker died: {retried} (at most {r['max_retries']} each)",
+                  markup=False)
+    console.print(f"  {r['resume']}", markup=False)
+    b = r["bytes"]
+    console.print(f"  moved: {format_bytes(b['results_through_object_store'])} of results through "
+                  f"the object store, {format_bytes(b['checkpoints_to_shared_folder'])} of "
+                  f"checkpoints to the shared folder ({format_bytes(b['checkpoints_kept_on_workers'])}"
+                  " kept on the workers)", markup=False)
 
 
 @lab.command("fit")

@@ -7,6 +7,7 @@
     train.py    train_rung: one rung, deterministic under its seed, resumable from a checkpoint
     store.py    runs/: the manifest, one atomic writer, checksummed results, runs.csv
     engines.py  the driver and the engines that map rungs to results (local; the contract)
+    cluster.py  the Ray engine: every rung a Ray task (scalinglab[cluster]; ray imported only there)
     report.py   lab fit: Approach 2 and 3, the held-out budget test, the figure, the HTML report
 
 Only model.py, device.py and train.py import torch (inside functions, via `require_torch`);

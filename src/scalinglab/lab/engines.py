@@ -1,9 +1,9 @@
 """Run a ladder: the driver, and the engines that turn rungs into results.
 
-The contract every engine keeps (a Ray engine is one more function of this shape in ENGINES):
+The contract every engine keeps (local here, ray in cluster.py):
 
     engine(rungs, workdir, on_result, *, device="auto", peak_flops=None, threads=None,
-           progress=None) -> None
+           progress=None, **options) -> dict | None
 
 - rungs: the Rungs still to train (frozen dataclasses; `Rung.to_dict()` / `Rung.from_dict` to
   ship one to another process or machine).
@@ -15,26 +15,28 @@ The contract every engine keeps (a Ray engine is one more function of this shape
   which changes nothing in its result: train_rung is deterministic under the rung's seed).
 - on_result(result): the engine hands each finished RunResult to the driver, in the driver's
   process, as soon as it has it. The driver is the one writer of runs/ (store.Store.write: an
-  atomic rename); an engine never writes runs/<rung>.json itself.
+  atomic rename); an engine never writes runs/<rung>.json itself. A rung that fails for its
+  own reason (any exception in train_rung but an InputError: a diverged loss, out of memory)
+  is handed over the same way as a store.RunFailure; the driver records it
+  (runs/<rung>.failed.json) and the ladder goes on.
+- options: the engine's own settings (the Ray engine's address, resources per run, retries);
+  what it returns (a dict: where it ran, retries, bytes moved) is the run's engine_report.
 - progress (optional): an object with `start(rung)` and `step(rung, step, steps, loss)`; an
   engine calls what it can observe (a remote engine may only know when a rung ends).
 - Ctrl-C: the engine lets KeyboardInterrupt propagate. Finished results are already written;
   a rung in training checkpoints between steps (train.py), so a rerun loses nothing.
-- A rung that raises an exception stops the ladder here (the local engine: the error reaches the
-  CLI); results written before it stay.
-
-A Ray engine, sketched: `task = ray.remote(num_cpus=..., num_gpus=...)(train_rung)`; submit
-`task.remote(rung, workdir(rung), device=..., peak_flops=...)` per rung; loop on `ray.wait`,
-calling on_result(ray.get(ref)) for each finished one.
+- An InputError (the corpus changed since planning) stops the ladder: it is the ladder's
+  fault, not one rung's; results written before it stay.
 """
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from scalinglab.errors import unknown
+from scalinglab.errors import InputError, unknown
+from scalinglab.lab.cluster import ray_engine
 from scalinglab.lab.ladder import Ladder
-from scalinglab.lab.store import open_store
+from scalinglab.lab.store import RunFailure, open_store
 from scalinglab.results import Result
 
 
@@ -47,11 +49,17 @@ def local(rungs, workdir, on_result, *, device: str = "auto", peak_flops=None, t
         if progress is not None:
             progress.start(rung)
         step = (lambda s, n, loss, r=rung: progress.step(r, s, n, loss)) if progress else None
-        on_result(train_rung(rung, workdir(rung), device=device, peak_flops=peak_flops,
-                             threads=threads, progress=step))
+        try:
+            result = train_rung(rung, workdir(rung), device=device, peak_flops=peak_flops,
+                                threads=threads, progress=step)
+        except InputError:
+            raise
+        except Exception as e:  # noqa: BLE001  (the rung's own failure: recorded, ladder goes on)
+            result = RunFailure.of(rung, e)
+        on_result(result)
 
 
-ENGINES = {"local": local}
+ENGINES = {"local": local, "ray": ray_engine}
 
 
 @dataclass(frozen=True)
@@ -67,39 +75,54 @@ class LadderRun(Result):
     skipped: tuple      # finished before this run
     redone: tuple       # (rung, why) for results found corrupt and trained again
     seconds: float
+    failed: tuple = ()          # (rung, error) for rungs that failed in this run
+    failed_earlier: tuple = ()  # (rung, error) recorded failed before, not retried
+    engine_report: dict = field(default_factory=dict)  # what the engine says it did
 
 
 def run_ladder(ladder: Ladder, out, engine: str = "local", device: str = "auto",
-               peak_flops=None, threads=None, progress=None, only=None) -> LadderRun:
+               peak_flops=None, threads=None, progress=None, only=None,
+               engine_options: dict | None = None, retry_failed: bool = False) -> LadderRun:
     """Train every rung of `ladder` not yet finished in `out` with `engine`; write each result.
 
-    only: rung ids to restrict this run to (the rest are left for later)."""
+    only: rung ids to restrict this run to (the rest are left for later). Rungs recorded as
+    failed are listed and left alone unless retry_failed."""
     if engine not in ENGINES:
         raise unknown("engine", engine, ENGINES)
     t = time.perf_counter()
     store = open_store(out, ladder)
-    todo, skipped, redone = [], [], []
+    todo, skipped, redone, earlier = [], [], [], []
     for rung in ladder.rungs:
         if only is not None and rung.id not in only:
             continue
         result, status = store.read(rung)
         if result is not None:
             skipped.append(rung.id)
+            continue
+        if status.startswith("corrupt"):
+            redone.append((rung.id, status))
+        failure = store.failure(rung)
+        if failure is not None and not retry_failed:
+            earlier.append((rung.id, failure.error))
         else:
             todo.append(rung)
-            if status.startswith("corrupt"):
-                redone.append((rung.id, status))
-    trained = []
+    trained, failed = [], []
 
     def on_result(result):
-        store.write(result)
-        trained.append(result.rung)
+        if isinstance(result, RunFailure):
+            store.write_failure(result)
+            failed.append((result.rung, result.error))
+        else:
+            store.write(result)
+            trained.append(result.rung)
         if progress is not None and hasattr(progress, "done"):
             progress.done(result)
 
     if progress is not None and hasattr(progress, "ladder"):
         progress.ladder(len(ladder.rungs), len(skipped), todo)
-    ENGINES[engine](todo, store.workdir, on_result, device=device, peak_flops=peak_flops,
-                    threads=threads, progress=progress)
+    report = ENGINES[engine](todo, store.workdir, on_result, device=device,
+                             peak_flops=peak_flops, threads=threads, progress=progress,
+                             **(engine_options or {}))
     return LadderRun(str(Path(out)), ladder.name, ladder.hash, engine, len(ladder.rungs),
-                     tuple(trained), tuple(skipped), tuple(redone), time.perf_counter() - t)
+                     tuple(trained), tuple(skipped), tuple(redone), time.perf_counter() - t,
+                     tuple(failed), tuple(earlier), report or {})
