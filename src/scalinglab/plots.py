@@ -49,11 +49,12 @@ def _law(law):
 
 
 def _count_axis(axis):
-    """Log-scale tick labels as 1M, 10B, 1T."""
-    from matplotlib.ticker import FuncFormatter, LogLocator
+    """Log-scale tick labels as 1M, 10B, 1T (no labels on the minor ticks)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     axis.set_major_locator(LogLocator(base=10, numticks=12))
     axis.set_major_formatter(FuncFormatter(lambda x, _: format_count(x, 1) if x > 0 else ""))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def _budgets(compute):
@@ -467,6 +468,8 @@ def lab_figure(points, curves, parabolas, optimum, optimum2=(), holdout=None, la
         ax.errorbar(p["n_opt"], p["loss_opt"], yerr=err, xerr=xerr, fmt="*", ms=13,
                     color="gold", mec="k", ecolor="k", capsize=3, zorder=6,
                     label="optimum predicted from the smaller budgets")
+        ax.plot(b["measured_n"], b["measured"], "o", ms=11, mfc="none", mec="r", mew=1.5,
+                zorder=7, label="best run measured at the held-out budget")
         bx.errorbar(holdout["flops"], p["n_opt"], yerr=xerr, fmt="*", ms=13, color="gold",
                     mec="k", ecolor="k", capsize=3, zorder=6, label="held-out prediction")
         if holdout["n_opt"]["measured"]:

@@ -496,14 +496,16 @@ def load_ladder(path) -> Ladder:
     return from_toml(text, p.name)
 
 
-def rule_shapes(rules: Rules, n_lo: float, n_hi: float, points: int = 400):
-    """(N, FLOP per token) of the shapes the width/depth rule picks for targets from n_lo to
-    n_hi, sorted by N: the model sizes a ladder with these rules can train (used to find the
-    optimum of a fitted law at a budget, counting FLOPs as the ladder does)."""
+def rule_shapes(rules: Rules, n_lo: float, n_hi: float, points: int = 512):
+    """(N, FLOP per token) along the width/depth rule from n_lo to n_hi: `points` sizes, and FLOP
+    per token = k N^e fitted (log-log least squares) to the shapes the rule picks there. The
+    shapes themselves are discrete and their attention share jumps with depth; the fit is the
+    rule's smooth FLOP count, so a fitted law's optimum at a budget moves smoothly with it."""
     shapes = sorted({shape_for(t, rules) for t in np.geomspace(n_lo, n_hi, points)})
     specs = [model_spec(d, L, h, rules.positions) for d, L, h in shapes]
     n = np.array([count_params(s).total for s in specs], dtype=float)
     f = np.array([flops_per_token(s, rules.flops_convention, rules.seq_len).training
                   for s in specs])
-    order = np.argsort(n)
-    return n[order], f[order]
+    e, k = np.polyfit(np.log(n), np.log(f), 1) if len(n) > 1 else (1.0, np.log(f[0] / n[0]))
+    grid = np.geomspace(n.min(), n.max(), points)
+    return grid, np.exp(k) * grid ** e

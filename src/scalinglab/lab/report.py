@@ -7,9 +7,9 @@ did not see.
   are left out and listed.
 - Approach 3 (fit/parametric.py, Epoch AI's 4,500 starts, Huber 1e-3 in log space) with
   `n_boot` bootstrap resamples (fit/bootstrap.py); Approach 2 (fit/isoflop.py) with t intervals.
-- the optimum of a fitted law at a budget C is found the way the ladder counts compute: over the
-  shapes the ladder's width/depth rule picks (ladder.rule_shapes), D = C / (FLOP per token of
-  that shape), the lowest L(N, D). Its N*, L* and D*/N* get bootstrap intervals by doing the
+- the optimum of a fitted law at a budget C is found the way the ladder counts compute: along
+  the ladder's width/depth rule (ladder.rule_shapes: FLOP per token = k N^e fitted to the shapes
+  it picks), D = C / (FLOP per token), the lowest L(N, D). Its N*, L* and D*/N* get bootstrap intervals by doing the
   same for every resample.
 - the held-out test: Approach 3 (and 2) refitted on every budget but the largest, the largest
   budget's best loss and its N predicted, against what was measured there (the minimum of the
@@ -90,19 +90,25 @@ def _approach3(runs, budgets, shapes, n_boot, seed, starts=None) -> tuple[dict, 
     point = np.array([[fit.E, fit.A, fit.B, fit.alpha, fit.beta]])
     boot = bootstrap(fit, runs, n=n_boot, seed=seed) if n_boot else None
     ci = boot.ci() if boot is not None else {}
-    at = []
+    at, per_resample = [], []
     for c in budgets:
         o = {k: float(v[0]) for k, v in _rule_optimum(point, c, shapes).items()}
         o = {"flops": float(c), **o, "tokens_per_param": o["d_opt"] / o["n_opt"]}
         if boot is not None:
             b = _rule_optimum(boot.samples, c, shapes)
+            per_resample.append(b["n_opt"])
             o["ci"] = {"n_opt": _interval(b["n_opt"]), "loss_opt": _interval(b["loss_opt"]),
                        "tokens_per_param": _interval(b["d_opt"] / b["n_opt"])}
         at.append(o)
+    x = np.log(np.asarray(budgets, dtype=float))
+    slope = (lambda y: ((x - x.mean()) @ (y - y.mean(0))) / ((x - x.mean()) @ (x - x.mean())))
+    rule_a = {"a": float(slope(np.log([o["n_opt"] for o in at]))) if len(x) > 1 else None}
+    if per_resample and len(x) > 1:
+        rule_a["ci"] = _interval(slope(np.log(np.array(per_resample))))
     doc = {"params": fit.params, "objective": fit.objective, "n_points": fit.n_points,
            "a": fit.a, "b": fit.b, "se": fit.se, "at_bound": list(fit.at_bound),
            "ci": {k: ci[k] for k in ("E", "A", "B", "alpha", "beta", "a", "b") if k in ci},
-           "n_resamples": n_boot, "seed": seed, "optimum": at}
+           "n_resamples": n_boot, "seed": seed, "optimum": at, "a_rule": rule_a}
     return doc, boot
 
 
@@ -182,7 +188,7 @@ def _holdout(ladder, results, shapes, n_boot, seed, budget_rows, starts=None) ->
     doc.update({
         "available": True,
         "best_loss": {"predicted": best, "ci": loss_ci, "measured": float(measured[i]),
-                      "measured_rung": held[i].rung,
+                      "measured_rung": held[i].rung, "measured_n": held[i].n_params,
                       "predicted_rung": held[int(np.argmin(grid))].rung,
                       "error": err, "inside_interval": inside},
         "n_opt": {"predicted": opt["n_opt"], "ci": opt.get("ci", {}).get("n_opt"),
@@ -275,15 +281,19 @@ def fit_runs(runs_dir, n_boot: int = 4000, seed: int = 0, report=None, plot=None
 
 
 def _a3_summary(a3) -> str:
-    ci = a3.get("ci", {})
-    a = f"N_opt ~ C^{a3['a']:.3f}" + (f" [{ci['a'][0]:.3f}, {ci['a'][1]:.3f}]" if "a" in ci else "")
+    ci, ra = a3.get("ci", {}), a3["a_rule"]
+    a = (f"N_opt ~ C^{ra['a']:.3f}" + (f" [{ra['ci'][0]:.3f}, {ra['ci'][1]:.3f}]" if "ci" in ra
+                                         else "") + " along the ladder's FLOP count; "
+         if ra["a"] is not None else "")
+    a += f"closed form beta/(alpha+beta) under 6ND {a3['a']:.3f}" + (
+        f" [{ci['a'][0]:.3f}, {ci['a'][1]:.3f}]" if "a" in ci else "")
     tpp = "; ".join(
         f"{format_sci(o['flops'], 2)}: N* {format_count(o['n_opt'])}, {o['tokens_per_param']:.1f}"
         + (f" [{o['ci']['tokens_per_param'][0]:.1f}, {o['ci']['tokens_per_param'][1]:.1f}]"
            if "ci" in o else "") + " tokens/param" for o in a3["optimum"])
     p = a3["params"]
     return (f"E {p['E']:.3f}, A {p['A']:.4g}, B {p['B']:.4g}, alpha {p['alpha']:.3f}, beta "
-            f"{p['beta']:.3f}; {a} (closed form beta/(alpha+beta), 95% bootstrap); {tpp}")
+            f"{p['beta']:.3f}; {a} (95% bootstrap); {tpp}")
 
 
 def _a2_summary(a2) -> str:
@@ -306,8 +316,8 @@ def _assumptions(ladder, runs, n_boot, seed, excluded, missing, starts) -> list:
            f"delta 1e-3 (Besiroglu et al. 2024), {starts or 4500:,} starts of Epoch AI's grid"
            + (f"; {n_boot} bootstrap resamples (seed {seed}), 2.5-97.5 percentiles" if n_boot
               else "; no bootstrap (--bootstrap 0)"),
-           "a fitted law's optimum at C: the lowest L(N, C / FLOP-per-token) over the shapes the "
-           f"ladder's rule picks ({ladder.shape_rule})",
+           "a fitted law's optimum at C: the lowest L(N, C / FLOP-per-token) along the ladder's "
+           f"shape rule ({ladder.shape_rule}), FLOP per token = k N^e fitted to its shapes",
            "Approach 2: a least-squares parabola of loss against log N per budget (Hoffmann et "
            "al. 2022), N* = its minimum; log N* = a log C + k, t interval on a",
            "held-out test: both fits redone without the largest budget; its 'measured' best is "
