@@ -378,3 +378,12 @@ def test_unreachable_addresses_are_one_line(cluster, cli, tmp_path, monkeypatch)
     assert_one_line_error(r := cli("lab", "run", toml, "-o", tmp_path / "r", "--engine", "ray",
                                    "--gpus-per-run", "1"))
     assert "no node of this Ray cluster has 1 CPU(s) and 1 GPU(s)" in r.err
+
+
+def test_a_checkpoint_folder_the_worker_cannot_see_stops_the_ladder(cluster, tmp_path):
+    from scalinglab.errors import InputError
+    from scalinglab.lab.cluster import run_rung
+
+    rung = tiny().rungs[0]  # no driver token in the folder: not the driver's folder
+    with pytest.raises(InputError, match="is not shared with worker .*--checkpoints worker"):
+        run_rung(rung, str(tmp_path / "work" / rung.id), "token", None, "cpu", 1e11, 1)

@@ -37,7 +37,8 @@ on the workers.
 
 Ctrl-C: the running tasks are cancelled (Ray raises KeyboardInterrupt in them; train_rung then
 checkpoints between steps) and the interrupt propagates. A driver killed outright takes its tasks
-with it (Ray ends a dead driver's job; a local instance stops): rerun the command to resume.
+with it (Ray ends a dead driver's job; a local instance stops): rerun the command to resume. An
+flock in each rung folder keeps a late attempt of a dead job from training alongside the next.
 """
 
 import contextlib
@@ -292,7 +293,7 @@ def _drive(ray, rungs, workdir, on_result, progress, report, cpus, gpus, opts) -
                 rung = pending.pop(ref)
                 on_result(_collect(ray, ref, rung, attempts, report["max_retries"], moved))
         attempts, _ = ray.get(ledger.read.remote())
-    except KeyboardInterrupt:
+    except BaseException:  # Ctrl-C, or an InputError from one task: stop the others first
         for ref in pending:
             ray.cancel(ref)
         ray.wait(list(pending), num_returns=len(pending), timeout=CANCEL_SECONDS)
