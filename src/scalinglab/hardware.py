@@ -10,38 +10,19 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scalinglab import precision
 from scalinglab.errors import InputError, unknown
 
-DTYPES = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4", "fp4")
-
-# Bytes per stored value. tf32 is stored as a 32-bit float; nf4 is 4-bit NormalFloat (QLoRA,
-# Dettmers et al. 2023): 4 bits per value here; its double-quantised block constants bring it to
-# 4.127 bits per weight, which memory.BITS counts for model weights.
-DTYPE_BYTES = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0,
-               "int8": 1.0, "int4": 0.5, "fp4": 0.5, "nf4": 0.5}
-
-# Bit layouts (sign/exponent/mantissa), IEEE 754, NVIDIA Ampere/Hopper whitepapers, OCP MX spec.
-DTYPE_FORMAT = {"fp64": "1/11/52", "fp32": "1/8/23", "tf32": "1/8/10 (in a 32-bit slot)",
-                "fp16": "1/5/10", "bf16": "1/8/7", "fp8": "E4M3 1/4/3 or E5M2 1/5/2",
-                "int8": "integer", "int4": "integer", "fp4": "E2M1 1/2/1 (+ block scales)",
-                "nf4": "4-bit index into 16 normal quantiles (+ block scales)"}
-
-_DTYPE_ALIASES = {"float64": "fp64", "double": "fp64", "float32": "fp32", "float": "fp32",
-                  "float16": "fp16", "half": "fp16", "bfloat16": "bf16", "float8": "fp8",
-                  "e4m3": "fp8", "e5m2": "fp8", "fp8e4m3": "fp8", "fp8e5m2": "fp8",
-                  "float4": "fp4", "nvfp4": "fp4", "mxfp4": "fp4", "e2m1": "fp4", "nf4": "nf4"}
-
-SPARSE_DTYPES = frozenset({"tf32", "fp16", "bf16", "fp8", "int8", "int4", "fp4"})  # 2:4 on tensor cores
+# The peak columns and byte widths come from the one precision table (precision.py).
+DTYPES = precision.PEAKS
+SPARSE_DTYPES = precision.SPARSE_PEAKS
+DTYPE_BYTES = {p.name: p.bytes for p in precision.TABLE}  # incl. block constants (nf4 4.127 bits)
 _VENDOR_WORDS = ("nvidia", "amd", "google", "geforce", "instinct", "tesla", "cloud")
 
 
 def parse_dtype(name) -> str:
     """'BF16', 'bfloat16', 'float32', 'e4m3' -> canonical id; unknown -> InputError with suggestions."""
-    key = re.sub(r"[^a-z0-9]", "", str(name).lower())
-    key = _DTYPE_ALIASES.get(key, key)
-    if key not in DTYPE_BYTES:
-        raise unknown("dtype", name, DTYPE_BYTES)
-    return key
+    return precision.canonical(name)
 
 
 @dataclass(frozen=True)
@@ -67,14 +48,24 @@ class Accelerator:
 
     def peak_flops(self, dtype: str = "bf16", sparse: bool = False) -> float:
         """Datasheet peak in FLOP/s; sparse=True is the 2:4 structured-sparsity peak (2x dense)."""
-        d = parse_dtype(dtype)
+        p = precision.get_precision(dtype)
+        d = p.peak
+        if d is None:
+            raise InputError(f"{p.name} is a storage format with no peak of its own; give the "
+                             "dtype its matmuls run in (e.g. bf16)")
         if d not in self.peaks:
-            raise InputError(f"{self.name} has no {d} peak; it runs: {', '.join(self.dtypes)}")
+            via = "" if d == p.name else f" (which {p.name} runs at)"
+            raise InputError(f"{self.name} has no {d} peak{via}; it runs: {', '.join(self.dtypes)}")
         if not sparse:
             return self.peaks[d]
-        if not self.sparse_2to4 or d not in SPARSE_DTYPES:
+        if not self.has_sparse(d):
             raise InputError(f"{self.name} has no 2:4-sparse {d} peak (drop --sparse)")
         return 2.0 * self.peaks[d]
+
+    def has_sparse(self, dtype) -> bool:
+        """Whether this chip has a 2:4 structured-sparsity peak for dtype (2x its dense peak)."""
+        p = precision.get_precision(dtype)
+        return self.sparse_2to4 and p.sparse_peak and p.peak in self.peaks
 
     def to_dict(self) -> dict:
         return {"id": self.id, "name": self.name, "vendor": self.vendor,
@@ -136,7 +127,7 @@ def get_accelerator(name) -> Accelerator:
 
 def runs(dtype: str) -> list:
     """Ids of the accelerators with a peak for this dtype."""
-    d = parse_dtype(dtype)
+    d = precision.get_precision(dtype).peak
     return [a.id for a in ACCELERATORS.values() if d in a.peaks]
 
 
@@ -165,6 +156,6 @@ def compare(a, b) -> Comparison:
 
 def precision_table() -> list[dict]:
     """One row per dtype: bytes per value, bit layout, which accelerators run it."""
-    return [{"dtype": d, "bytes": DTYPE_BYTES[d], "bits": DTYPE_BYTES[d] * 8,
-             "format": DTYPE_FORMAT[d], "accelerators": runs(d) if d in DTYPES else []}
-            for d in DTYPE_BYTES]
+    return [{"dtype": p.name, "bytes": p.bytes, "bits": p.bits, "format": p.format,
+             "peak": p.peak, "trains": p.trains, "source": p.source,
+             "accelerators": runs(p.name) if p.peak else []} for p in precision.TABLE]
