@@ -9,6 +9,7 @@ from scalinglab.beyond import plan_extras
 from scalinglab.compute import TrainingFlops, training_flops
 from scalinglab.errors import InputError
 from scalinglab.hardware import get_accelerator
+from scalinglab.inference import serving_cost
 from scalinglab.laws import DEFAULT_LAW, LAWS, get_law
 from scalinglab.memory import plan_memory
 from scalinglab.training import DEFAULT_DTYPE, budget_flops, training_time
@@ -72,6 +73,7 @@ class Plan:
     hardware: object = None  # training.TrainingTime when planned on accelerators
     memory: object = None  # memory.plan_memory: MemoryEstimate with an arch and a gpu
     beyond: dict = field(default_factory=dict)  # beyond.plan_extras: "inference", "data_constrained"
+    serving: object = None  # inference.serving_cost: GPU-hours to serve the inference tokens
 
     @property
     def loss(self) -> float:
@@ -86,7 +88,8 @@ class Plan:
                 "assumptions": list(self.assumptions),
                 "memory": self.memory.to_dict() if self.memory is not None else None,
                 **({"hardware": self.hardware.to_dict()} if self.hardware is not None else {}),
-                **({"arch": self.arch} if self.arch else {}), **self.beyond}
+                **({"arch": self.arch} if self.arch else {}), **self.beyond,
+                **({"serving": self.serving.to_dict()} if self.serving is not None else {})}
 
 
 def _solve(law, compute, n_params, n_tokens, loss) -> tuple[float, float, str]:
@@ -133,7 +136,8 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
     gpu: accelerator id; the run's time and cost on n_gpus (default 1) at dtype, mfu (default
     0.4), sparse peak, price (USD per GPU-hour). days (with gpu) sets the compute budget.
     arch with gpu: training memory per GPU. inference_tokens, unique_tokens: the inference-aware
-    and data-constrained blocks."""
+    and data-constrained blocks; inference_tokens with arch and gpu: the GPU-hours and cost to
+    serve them (inference.serving_cost)."""
     law = get_law(law) if isinstance(law, str) else law
     _needs_gpu(gpu, n_gpus=n_gpus, days=days, mfu=mfu, sparse=sparse or None, price=price,
                dtype=None if dtype == DEFAULT_DTYPE else dtype)
@@ -162,10 +166,12 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
                                                       sparse, price)
     memory = None if arch is None or gpu is None else plan_memory(arch, gpu, int(n_gpus))
     beyond, beyond_notes = plan_extras(law, n, d, inference_tokens, unique_tokens)
+    serving = (None if arch is None or gpu is None or inference_tokens is None else
+               serving_cost(arch, gpu, inference_tokens, price))
     assumptions = (_law_assumptions(law) + (hardware.assumptions if hardware else ())
                    + tuple(arch_info["assumptions"] if arch_info else ()) + beyond_notes)
     return Plan(law.id, "; ".join(how + [solved]), n, d, flops, losses, ratio_check(n, d, law),
-                assumptions, arch_info, hardware, memory, beyond)
+                assumptions, arch_info, hardware, memory, beyond, serving)
 
 
 def _needs_gpu(gpu, **options) -> None:

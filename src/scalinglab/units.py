@@ -83,6 +83,30 @@ def parse_fraction(text, what: str = "fraction") -> float:
     return value
 
 
+_DURATION = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*([a-z]*)\s*$", re.IGNORECASE)
+DURATION_UNITS = {"": 1.0, "s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "min": 60.0,
+                  "h": 3600.0}
+
+
+def parse_duration(text, what: str = "duration") -> float:
+    """Seconds from '50ms', '0.05s', '6us', '2 min'; a bare number is seconds."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return _positive(float(text), text, what)
+    m = _DURATION.match(str(text))
+    unit = m.group(2).lower() if m else None
+    if unit not in DURATION_UNITS:
+        raise InputError(f"{what}: cannot read {text!r} as a duration (try 50ms, 0.05s, 6us)")
+    return _positive(float(m.group(1)) * DURATION_UNITS[unit], text, what)
+
+
+def parse_list(text, parse, what: str = "list") -> tuple:
+    """A comma-separated list, each item read by parse(item, what): '1,8,64' -> (1.0, 8.0, 64.0)."""
+    items = [t.strip() for t in str(text).split(",")]
+    if not any(items):
+        raise InputError(f"{what}: give at least one value (e.g. 1,8,64)")
+    return tuple(parse(t, what) for t in items)
+
+
 # --- formatting -------------------------------------------------------------------------------
 
 def format_count(x: float, digits: int = 3) -> str:
