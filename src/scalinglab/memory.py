@@ -22,6 +22,7 @@ import numpy as np
 from scalinglab.errors import InputError, unknown
 from scalinglab import precision
 from scalinglab.hardware import get_accelerator
+from scalinglab.results import Result
 
 OVERHEAD_FRACTION = 0.10
 MAX_GPUS = 16_384  # search limit for min_gpus
@@ -160,7 +161,7 @@ def model_state_bytes(n_params, dtype="bf16", optimizer="adamw", zero=0, dp=1, t
 # --- models --------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Shape:
+class Shape(Result):
     """What memory needs to know of a model (sizes as in its config.json)."""
 
     name: str
@@ -176,9 +177,6 @@ class Shape:
     embedding_params: float = 0.0    # token embedding + untied output head (kept 16-bit by QLoRA)
     kv_lora_rank: int = 0            # MLA latent size (DeepSeek-V2/V3); 0 = ordinary attention
     rope_dim: int = 0                # MLA decoupled rope key per token
-
-    def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 def lora_targets(shape: Shape, targets=None) -> tuple:
@@ -208,7 +206,7 @@ def lora_params(shape: Shape, rank: int = 16, targets=None):
 # --- the verdict ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class MemoryEstimate:
+class MemoryEstimate(Result):
     """Bytes per GPU by term, the verdict on one accelerator and the fewest GPUs that fit."""
 
     model: str
@@ -223,6 +221,8 @@ class MemoryEstimate:
     parallel: dict = field(default_factory=dict)
     assumptions: tuple = ()
 
+    _derived = ("per_gpu_bytes", "fits")
+
     @property
     def per_gpu_bytes(self) -> float:
         return float(sum(self.breakdown.values()))
@@ -230,14 +230,6 @@ class MemoryEstimate:
     @property
     def fits(self) -> bool | None:
         return None if self.gpu_memory_bytes is None else self.per_gpu_bytes <= self.gpu_memory_bytes
-
-    def to_dict(self) -> dict:
-        return {"model": self.model, "mode": self.mode, "weights_bytes": self.weights_bytes,
-                "kv_cache_bytes": self.kv_cache_bytes, "per_gpu_bytes": self.per_gpu_bytes,
-                "fits": self.fits, "min_gpus": self.min_gpus, "n_gpus": self.n_gpus,
-                "gpu": self.gpu, "gpu_memory_bytes": self.gpu_memory_bytes,
-                "breakdown": self.breakdown, "parallel": self.parallel,
-                "assumptions": list(self.assumptions)}
 
 
 def _inference_terms(shape: Shape, dtype, tp, pp, batch, context, kv_dtype) -> tuple[dict, list]:
@@ -430,6 +422,14 @@ def load_shape(arch) -> Shape:
     from scalinglab.architecture import load_spec
 
     return shape_from_spec(load_spec(arch))
+
+
+def estimate_for(arch, mode="train", dtype="bf16", *, gpu=None, **kw) -> MemoryEstimate:
+    """estimate() for a preset, config.json, spec or Shape, with the verdict on `gpu`."""
+    acc = None if gpu is None else get_accelerator(gpu)
+    return estimate(load_shape(arch), str(mode).lower(), dtype,
+                    gpu=None if acc is None else acc.name,
+                    gpu_memory_bytes=None if acc is None else acc.memory_bytes, **kw)
 
 
 def plan_memory(arch, gpu, n_gpus: int = 1, seq: int = 2048, **kw) -> MemoryEstimate:
