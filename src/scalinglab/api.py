@@ -16,12 +16,14 @@ def _num(x, what, parse=units.parse_number):
 def loss(n_params, n_tokens, law=DEFAULT_LAW, unique_tokens=None):
     """L(N, D) under a law with its terms (law="all": every law that has an L(N, D));
     unique_tokens: the repeated-data loss of Muennighoff et al. 2023."""
-    from scalinglab.laws import data_constrained, get_laws
+    from scalinglab.laws import get_laws
     from scalinglab.laws.base import ask_all, predict
 
     n, d = units.parse_number(n_params, "N (parameters)"), units.parse_number(n_tokens, "D (tokens)")
     laws = get_laws(law)
     if unique_tokens is not None:
+        from scalinglab.laws import data_constrained
+
         u = units.parse_number(unique_tokens, "--unique-tokens")
         if len(laws) == 1:
             return data_constrained.loss(laws[0], n, d, u)

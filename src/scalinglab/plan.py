@@ -39,12 +39,17 @@ class RatioCheck(Result):
 
     def __str__(self) -> str:
         return (f"{self.tokens_per_param:,.1f} tokens/param = {_times(self.vs_optimal)} the "
-                f"compute-optimal {self.optimal_tokens_per_param:.1f}:1 under {self.law}, "
+                f"compute-optimal {_ratio(self.optimal_tokens_per_param)}:1 under {self.law}, "
                 f"{_times(self.vs_twenty)} the 20:1 rule")
 
 
 def _times(x: float) -> str:
     return f"{x:.3g}x" if x < 10 else f"{x:,.1f}x"
+
+
+def _ratio(x: float) -> str:
+    """Tokens per parameter: 3 significant figures below 10 (0.134, not 0.1)."""
+    return f"{x:.3g}" if x < 10 else f"{x:,.1f}"
 
 
 def ratio_check(n_params: float, n_tokens: float, law=DEFAULT_LAW) -> RatioCheck:

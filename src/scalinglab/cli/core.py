@@ -80,6 +80,7 @@ def optimal(
     opts = list(getattr(r, "laws", (r,)))
     console.print(table(None, "law", "N (params)", "D (tokens)", "D/N", "loss", "compute",
                         rows=[(o.law, format_count(o.n_params), format_count(o.n_tokens),
+                               f"{o.tokens_per_param:.3g}" if o.tokens_per_param < 10 else
                                f"{o.tokens_per_param:.1f}", _f(o.loss), format_flops(o.flops))
                               for o in opts]))
     shown, ids = {}, {o.law for o in opts}
