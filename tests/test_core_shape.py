@@ -219,8 +219,9 @@ def _chinchilla():
 
 def test_to_frame():
     pd = pytest.importorskip("pandas")
-    frame = sl.loss(70e9, 15e12, law="all").to_frame()
-    assert isinstance(frame, pd.DataFrame)
+    frame = sl.loss(70e9, 15e12, law="all").to_frame()  # one row per law, terms flattened
+    assert isinstance(frame, pd.DataFrame) and "terms.model" in frame
+    assert frame.set_index("law").loc["hoffmann2022", "loss"] == pytest.approx(1.8575, abs=1e-4)
     frame = sl.optimal(compute=1e24).to_frame()
     assert frame["n_params"].iloc[0] == pytest.approx(sl.optimal(compute=1e24).n_params)
 

@@ -111,5 +111,5 @@ class Result:
 
             raise InputError("to_frame() needs pandas: pip install pandas") from None
         if self._rows is not None:
-            return pd.DataFrame(plain(getattr(self, self._rows)))
+            return pd.json_normalize(finite(plain(getattr(self, self._rows))))
         return pd.json_normalize(finite(self.to_dict()), max_level=1)

@@ -193,6 +193,8 @@ class LawTable(Result):
 
     laws: tuple
     skipped: tuple = ()  # {law, reason} of the laws without the capability
+
+    _rows = "laws"
     n_params: Array | None = None
     n_tokens: Array | None = None
     unique_tokens: Array | None = None
