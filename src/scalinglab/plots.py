@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from scalinglab.compute import FLOPS_PER_PARAM_TOKEN, tokens_for_compute
+from scalinglab.compute import CHINCHILLA_TOKENS_PER_PARAM, FLOPS_PER_PARAM_TOKEN, tokens_for_compute
 from scalinglab.errors import InputError
 from scalinglab.laws import DEFAULT_LAW, LAWS, get_law
 from scalinglab.units import format_count, format_sci
@@ -232,7 +232,8 @@ def frontier_figure(laws=None, models=None, compute=(1e18, 1e27), mark=None):
             counted = "" if lw.counts == "total" else f", {lw.counts} N"
             ax.plot(c, getattr(lw.optimal(c), what), lw=1.8, color=f"C{i + 1}",
                     label=f"{lw.id} (N ~ C^{lw.a:.2f}, D ~ C^{lw.b:.2f}{counted})" if first else None)
-        twenty = np.sqrt(c / 120) * (20 if what == "n_tokens" else 1)  # D = 20N, C = 6ND
+        r = CHINCHILLA_TOKENS_PER_PARAM  # D = 20N with C = 6ND: N = sqrt(C / (6 x 20))
+        twenty = np.sqrt(c / (FLOPS_PER_PARAM_TOKEN * r)) * (r if what == "n_tokens" else 1)
         ax.plot(c, twenty, ls=":", color="0.3", lw=1.2, label="20 tokens/param" if first else None)
         _scatter_confidence(ax, mc, pts, conf, legend=first, gid=f"catalog-{what}", zorder=5)
         shown = pts

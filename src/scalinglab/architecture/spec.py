@@ -84,6 +84,9 @@ class TransformerSpec(Result):
         if not self.n_kv_heads:
             object.__setattr__(self, "n_kv_heads", self.n_heads)
         if not self.head_dim:
+            if self.d_model % self.n_heads:  # configs name their head_dim (hf.py passes it)
+                raise InputError(f"architecture {self.name or '?'}: d_model {self.d_model} is not a "
+                                 f"multiple of n_heads {self.n_heads}; give head_dim")
             object.__setattr__(self, "head_dim", self.d_model // self.n_heads)
         if self.n_heads % self.n_kv_heads:
             raise InputError(f"architecture {self.name or '?'}: n_heads ({self.n_heads}) must be a "

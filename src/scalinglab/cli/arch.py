@@ -43,9 +43,6 @@ def spec_from_flags(name: str | None, **flags) -> TransformerSpec:
     if missing:
         raise InputError("give a preset, a config.json, or the shape flags (missing "
                          + ", ".join(missing) + ")")
-    if not given.get("head_dim") and given["n_heads"] > 0 and given["d_model"] % given["n_heads"]:
-        raise InputError(f"--d-model {given['d_model']} is not a multiple of --heads {given['n_heads']}: "
-                         "give --head-dim for heads of another width")
     return TransformerSpec(**given, name="custom", source="command-line flags")
 
 
