@@ -120,3 +120,26 @@ def test_make_plan_arch_library():
     assert p.n_params == 12_879_925_248 and p.arch["total"] == 46_702_792_704
     assert p.derivation.startswith("N = mixtral-8x7b (exact)")
     assert any("MoE" in a for a in p.assumptions)
+
+
+def test_time_arch_deepseek_v3_implied_mfu(cli):
+    # DeepSeek-V3 technical report (arXiv:2412.19437), Table 1 / Sec. 1: 2,664K H800 GPU-hours of
+    # pre-training on 14.8T tokens, FP8 mixed precision. 6N on the exact active count (37.55B with
+    # embeddings): 6 x 37,552,297,472 x 14.8e12 = 3.335e24 FLOP; / (2.664e6 h x 3600 x 1978.9e12)
+    d = cli("time", "--arch", "deepseek-v3", "--tokens", "14.8T", "--gpu", "h800", "--n-gpus", "2048",
+            "--gpu-hours", "2.664M", "--dtype", "fp8", "--json").json
+    assert d["flops"] == pytest.approx(6 * 37_552_297_472 * 14.8e12, rel=1e-12)
+    assert d["mfu"] == pytest.approx(6 * 37_552_297_472 * 14.8e12 / (2.664e6 * 3600 * 1978.9e12))
+    assert d["mfu"] == pytest.approx(0.1757, abs=1e-4)
+    assert d["days"] == pytest.approx(2.664e6 / 2048 / 24)
+    assert "6N convention" in d["assumptions"][0]
+    r = cli("time", "--arch", "deepseek-v3", "--tokens", "14.8T", "--gpu", "h800", "--n-gpus", "2048",
+            "--gpu-hours", "2.664M", "--dtype", "fp8", "--convention", "palm")
+    assert "palm convention" in r.out and "MFU" in r.out
+
+
+def test_time_arch_bad_combinations(cli):
+    assert_one_line_error(cli("time", "--arch", "gpt2", "--gpu", "a100"))
+    assert_one_line_error(cli("time", "--arch", "gpt2", "--params", "7B", "--tokens", "1T", "--gpu", "a100"))
+    assert_one_line_error(cli("time", "--arch", "gpt2", "--tokens", "1T", "--gpu", "a100",
+                              "--convention", "7N"))

@@ -53,6 +53,7 @@ class TrainingTime:
     pue: float = DEFAULT_PUE
     power_w: float | None = None  # per GPU; None: the catalogue TDP
     grid_kg_per_kwh: float | None = None  # kg CO2e per kWh
+    flops_note: str = ""  # where the FLOP come from (architecture.flops.FlopCount.describe)
 
     @property
     def seconds(self):
@@ -93,7 +94,8 @@ class TrainingTime:
     @property
     def assumptions(self) -> tuple:
         a = self.accelerator
-        lines = [
+        lines = [f"FLOP: {self.flops_note}"] if self.flops_note else []
+        lines += [
             f"peak: {self.dtype} {self.peak_kind} {self.peak_flops / 1e12:,.1f} TFLOP/s per {a.name} "
             f"(datasheet; `scalinglab gpus {a.id}` shows the source)",
             f"MFU: {_fmt(self.mfu)} ({self.mfu_source}); time = C / (n_gpus x peak x MFU)",
@@ -149,7 +151,7 @@ def _setup(accelerator, dtype, sparse):
 
 def training_time(flops, accelerator, n_gpus=1, dtype=DEFAULT_DTYPE, mfu=None, sparse=False,
                   price=None, pue=DEFAULT_PUE, power_w=None, grid=None,
-                  mfu_source=None) -> TrainingTime:
+                  mfu_source=None, flops_note="") -> TrainingTime:
     """Time, GPU-hours, cost, energy of `flops` FLOP on n_gpus of `accelerator` at `dtype`.
 
     mfu=None assumes DEFAULT_MFU (0.4) and says so; price in USD per GPU-hour; power_w per GPU
@@ -161,7 +163,7 @@ def training_time(flops, accelerator, n_gpus=1, dtype=DEFAULT_DTYPE, mfu=None, s
     return TrainingTime(_out(_positive(flops, "flops")), a, _out(_n_gpus(n_gpus)), d, bool(sparse),
                         _out(_mfu(mfu)), peak, src, _opt_positive(price, "price per GPU-hour"),
                         float(_positive(pue, "PUE")), _opt_positive(power_w, "power per GPU (W)"),
-                        _opt_positive(grid, "grid intensity (kg CO2e/kWh)"))
+                        _opt_positive(grid, "grid intensity (kg CO2e/kWh)"), flops_note)
 
 
 def implied_mfu(flops, gpu_hours, accelerator, dtype=DEFAULT_DTYPE, sparse=False):

@@ -93,23 +93,38 @@ def time_cmd(
     pue: Annotated[str, typer.Option("--pue", help="Datacentre PUE (>= 1).")] = str(DEFAULT_PUE),
     power: Annotated[Optional[str], typer.Option("--power", help="Watts per GPU (default: TDP).")] = None,
     grid: Annotated[Optional[str], typer.Option("--grid", help="Grid intensity, kg CO2e/kWh.")] = None,
+    arch: Annotated[Optional[str], typer.Option("--arch", help="With --tokens: FLOP from this "
+                                                "architecture (preset or config.json).")] = None,
+    convention: Annotated[str, typer.Option("--convention", help="FLOP convention with --arch: 6N, "
+                                            "kaplan, palm, chinchilla, megatron, matmul.")] = "6N",
+    seq_len: Annotated[str, typer.Option("--seq-len", help="Sequence length with --arch.")] = "2048",
     json: Json = False,
 ):
     """Training time, GPU-hours, cost and energy: C / (n_gpus x peak[dtype] x MFU)."""
-    if flops is not None and (params or tokens) or flops is None and not (params and tokens):
-        raise InputError("give --flops, or --params with --tokens")
+    if arch is not None and (flops is not None or params is not None or tokens is None):
+        raise InputError("--arch takes --tokens (and no --flops or --params): the architecture sets N")
+    if arch is None and (flops is not None and (params or tokens)
+                         or flops is None and not (params and tokens)):
+        raise InputError("give --flops, --params with --tokens, or --arch with --tokens")
     if gpu is None:
         raise InputError(f"give --gpu (one of: {', '.join(ACCELERATORS)})")
     if gpu_hours is not None and mfu is not None:
         raise InputError("give --mfu or --gpu-hours (which solves for the MFU), not both")
-    c = parse_flops(flops) if flops is not None else training_flops(
-        parse_number(params, "--params"), parse_number(tokens, "--tokens")).flops
+    note = ""
+    if arch is not None:
+        from scalinglab.architecture.flops import run_flops
+        from scalinglab.cli.arch import _seq
+
+        c, note = run_flops(arch, parse_number(tokens, "--tokens"), convention, _seq(seq_len))
+    else:
+        c = parse_flops(flops) if flops is not None else training_flops(
+            parse_number(params, "--params"), parse_number(tokens, "--tokens")).flops
     p = parse_number(pue, "--pue")
     if p < 1:
         raise InputError(f"--pue: {pue!r} must be >= 1 (facility energy / IT energy)")
     kw = dict(n_gpus=parse_n_gpus(n_gpus), dtype=dtype, sparse=sparse, price=parse_price(price),
               pue=p, power_w=parse_optional(parse_number, power, "--power (W)"),
-              grid=parse_optional(parse_number, grid, "--grid (kg CO2e/kWh)"))
+              grid=parse_optional(parse_number, grid, "--grid (kg CO2e/kWh)"), flops_note=note)
     if gpu_hours is not None:
         t = time_from_gpu_hours(c, parse_gpu_hours(gpu_hours), gpu, **kw)
     else:
@@ -117,7 +132,8 @@ def time_cmd(
     if json:
         return print_json(t.to_dict())
     console.print(f"[bold]Training[/bold] {format_flops(t.flops)}"
-                  + (f" (6ND, N = {params}, D = {tokens})" if flops is None else ""))
+                  + (f" ({arch}, {convention}, D = {tokens})" if arch is not None else
+                     f" (6ND, N = {params}, D = {tokens})" if flops is None else ""))
     console.print(kv(None, time_rows(t)))
     console.print()
     assumptions(t.assumptions)
