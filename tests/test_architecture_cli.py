@@ -143,3 +143,13 @@ def test_time_arch_bad_combinations(cli):
     assert_one_line_error(cli("time", "--arch", "gpt2", "--params", "7B", "--tokens", "1T", "--gpu", "a100"))
     assert_one_line_error(cli("time", "--arch", "gpt2", "--tokens", "1T", "--gpu", "a100",
                               "--convention", "7N"))
+
+
+def test_unknown_type_without_transformers_names_the_extra(cli, tmp_path, monkeypatch):
+    from scalinglab.architecture import exact
+
+    monkeypatch.setattr(exact, "hf_available", lambda: False)
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "mamba", "hidden_size": 8}))
+    r = cli("params", tmp_path / "config.json")
+    assert_one_line_error(r)
+    assert "mamba" in r.err and "scalinglab[hf]" in r.err and "llama" in r.err

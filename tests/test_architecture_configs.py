@@ -215,3 +215,15 @@ def test_bad_configs_are_one_line_errors(cfg, match):
     with pytest.raises(InputError, match=match) as e:
         count_params(spec_from_config(cfg))
     assert "\n" not in str(e.value)
+
+
+def test_unknown_type_is_counted_exactly_on_the_meta_device(cli, tmp_path):
+    # mamba has no closed form here; transformers builds it: the count is its numel, said so
+    cfg = {"model_type": "mamba", "hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 256,
+           "state_size": 8, "pad_token_id": 0}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    d = cli("params", tmp_path / "config.json", "--json").json
+    assert d["total"] == _numel(cfg) and d["active"] == d["total"]
+    assert d["non_embedding"] == d["total"] - d["breakdown"]["embeddings"] - d["breakdown"]["head"]
+    assert "meta device" in d["assumptions"][0] and "slower" in d["assumptions"][0]
+    assert "meta device" in cli("params", tmp_path).out

@@ -5,14 +5,16 @@ Needs the `hf` extra (torch + transformers). Attention runs as plain matmuls ("e
 experts as batched matmuls over each token's top-k, so the counter sees every matmul.
 """
 
+import importlib.util
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scalinglab.architecture.flops import flops_per_token
 from scalinglab.architecture.hf import spec_from_config
 from scalinglab.architecture.params import count_params
 from scalinglab.errors import InputError
+from scalinglab.results import Result
 
 INSTALL = ("--exact needs torch and transformers: install a CPU torch first "
            "(pip install torch==2.13.0 or --index-url https://download.pytorch.org/whl/cpu), "
@@ -121,3 +123,56 @@ def exact_count(cfg: dict, name: str = "", seq_len: int = 256, flops: bool = Tru
     return ExactCount(spec.name, n, count_params(spec).total, measured, closed, seq_len,
                       time.perf_counter() - t,
                       {"torch": torch.__version__, "transformers": transformers.__version__}, error)
+
+
+def hf_available() -> bool:
+    """Whether torch and transformers can be imported (without importing them)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers"))
+
+
+@dataclass(frozen=True)
+class MetaCount(Result):
+    """Parameters of a model type with no closed form, counted by building it on the meta device."""
+
+    name: str
+    model_type: str
+    total: int
+    non_embedding: int
+    breakdown: dict = field(default_factory=dict)  # embeddings, head, the rest
+    seconds: float = 0.0
+    versions: dict = field(default_factory=dict)
+    method: str = "transformers on the meta device (numel; slower than a closed form, no FLOPs)"
+
+    @property
+    def active(self) -> int:
+        """Every parameter: the meta count cannot tell routed experts apart."""
+        return self.total
+
+    _derived = ("active",)
+
+
+def meta_count(cfg: dict, name: str = "") -> MetaCount:
+    """Count any transformers model_type exactly: build it on the meta device, sum numel."""
+    from scalinglab.architecture.hf import unsupported
+
+    if not hf_available():
+        raise unsupported(cfg.get("model_type"))
+    torch, transformers = _import()
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    if cfg.get("model_type") not in CONFIG_MAPPING:  # transformers does not know it either
+        raise unsupported(cfg.get("model_type"))
+    t = time.perf_counter()
+    try:
+        model = build_model(cfg)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise InputError(f"transformers cannot build model_type {cfg.get('model_type')!r} from this "
+                         f"config ({' '.join(str(e).split())[:200]})") from None
+    n = numel(model)
+    emb = model.get_input_embeddings()
+    out = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    e = emb.weight.numel() if emb is not None else 0
+    h = 0 if out is None or out.weight is getattr(emb, "weight", None) else out.weight.numel()
+    return MetaCount(name or cfg.get("model_type", ""), cfg.get("model_type", ""), n, n - e - h,
+                     {"embeddings": e, "head": h, "rest": n - e - h}, time.perf_counter() - t,
+                     {"torch": torch.__version__, "transformers": transformers.__version__})

@@ -70,6 +70,22 @@ def load_config_dict(name_or_path) -> dict:
     return dict(_rows()[name]["config"])
 
 
+def unknown_type_config(name_or_path) -> dict | None:
+    """The config dict when name_or_path is a config.json of a model_type with no closed form."""
+    from scalinglab.architecture.hf import MODEL_TYPES
+
+    s = str(name_or_path)
+    if not (s.endswith(".json") or Path(s).is_dir() or Path(s).is_file()):
+        return None
+    p = Path(s) / "config.json" if Path(s).is_dir() else Path(s)
+    try:
+        cfg = json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None  # load_spec says what is wrong
+    t = cfg.get("model_type") if isinstance(cfg, dict) else None
+    return cfg if isinstance(t, str) and t not in MODEL_TYPES else None
+
+
 def load_spec(name_or_path) -> TransformerSpec:
     """A TransformerSpec from a preset name, a config.json path, or a spec (returned as is)."""
     if isinstance(name_or_path, TransformerSpec):
