@@ -18,9 +18,14 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "architectures.toml"
 
 @cache
 def _rows() -> dict:
+    """The TOML rows; `config_json` (a hub config.json verbatim, nulls kept) becomes `config`."""
     import tomllib
 
-    return tomllib.loads(DATA.read_text())
+    rows = tomllib.loads(DATA.read_text())
+    for row in rows.values():
+        if "config_json" in row:
+            row["config"] = json.loads(row.pop("config_json"))
+    return rows
 
 
 def _spec(name: str, row: dict) -> TransformerSpec:
