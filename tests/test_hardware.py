@@ -90,7 +90,9 @@ def test_catalogue_matches_shared_reference():
 
 def test_dtype_bytes():
     assert hw.DTYPE_BYTES["fp32"] == 4 and hw.DTYPE_BYTES["bf16"] == 2 and hw.DTYPE_BYTES["int8"] == 1
-    assert hw.DTYPE_BYTES["int4"] == 0.5 and hw.DTYPE_BYTES["nf4"] == 0.5
+    # nf4 counts its double-quantised block constants: 4.127 bits (QLoRA Sec. 3), one table for
+    # hardware and memory since issue 11 (it used to be 4 bits here and 4.127 in memory.BITS)
+    assert hw.DTYPE_BYTES["int4"] == 0.5 and hw.DTYPE_BYTES["nf4"] == (4 + 8 / 64 + 32 / 16384) / 8
     assert set(hw.DTYPES) <= set(hw.DTYPE_BYTES)
 
 

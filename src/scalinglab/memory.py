@@ -20,22 +20,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from scalinglab.errors import InputError, unknown
-from scalinglab.hardware import DTYPE_BYTES, get_accelerator, parse_dtype
+from scalinglab import precision
+from scalinglab.hardware import get_accelerator
+from scalinglab.results import Result
 
 OVERHEAD_FRACTION = 0.10
 MAX_GPUS = 16_384  # search limit for min_gpus
-
-# Bits per stored value: the hardware module's dtypes, then formats that only store weights.
-# nf4: 4-bit NormalFloat with double quantisation, 4 + 8/64 + 32/(64*256) = 4.127 bits (Dettmers
-# et al. 2023, QLoRA Sec. 3). GGUF block formats: bytes of one ggml block x 8 / weights per block
-# (llama.cpp ggml-common.h: block_q4_0 18 B / 32, block_q4_K 144 B / 256, ...).
-BITS = {
-    **{name: 8 * b for name, b in DTYPE_BYTES.items()},
-    "nf4": 4 + 8 / 64 + 32 / (64 * 256),
-    "q8_0": 8.5, "q5_1": 6.0, "q5_0": 5.5, "q4_1": 5.0, "q4_0": 4.5,
-    "q6_k": 6.5625, "q5_k": 5.5, "q4_k": 4.5, "q3_k": 3.4375, "q2_k": 2.625,
-}
-HALF = ("bf16", "fp16")
 
 # Optimizer state bytes per trained parameter, besides the fp32 master copy (see master_bytes).
 OPTIMIZERS = {
@@ -51,34 +41,9 @@ LORA_TARGETS = ("q", "k", "v", "o", "gate", "up", "down")
 
 
 def bits_per_value(dtype) -> float:
-    """Bits of one stored value: a dtype name (bf16, nf4, q4_k...) or a number like '4.85bpw'."""
-    if isinstance(dtype, (int, float)) and not isinstance(dtype, bool):
-        bits = float(dtype)
-    else:
-        name = str(dtype).strip().lower()
-        if name in BITS:
-            return float(BITS[name])
-        num = name.removesuffix("bpw").removesuffix("bits").removesuffix("bit").strip()
-        try:
-            bits = float(num)
-        except ValueError:
-            return float(BITS[_canonical(dtype)])
-        if num == name:  # a bare number is ambiguous (bytes or bits?)
-            raise InputError(f"dtype {dtype!r}: write bits per weight as e.g. '4.85bpw'")
-    if not (0 < bits <= 64):
-        raise InputError(f"dtype {dtype!r}: bits per weight must be in (0, 64]")
-    return bits
-
-
-def _canonical(dtype) -> str:
-    """Aliases (bfloat16, float32, e4m3...) via the hardware module; unknown names suggest ours."""
-    try:
-        name = parse_dtype(dtype)
-    except InputError:
-        name = None
-    if name not in BITS:
-        raise unknown("dtype", dtype, list(BITS) + ["<bits>bpw"])
-    return name
+    """Bits of one stored value: a dtype name (bf16, nf4, q4_k...) or a number like '4.85bpw'
+    (the one table: precision.py)."""
+    return precision.bits(dtype)
 
 
 def bytes_per_value(dtype) -> float:
@@ -150,7 +115,7 @@ def logits_bytes(seq, batch, vocab, tp=1):
 
 def master_bytes(dtype, optimizer) -> float:
     """An fp32 master copy of the weights when training in 16-bit (mixed precision), else 0."""
-    return 4.0 if str(dtype).lower() in HALF and optimizer != "none" else 0.0
+    return 4.0 if precision.get_precision(dtype).master and optimizer != "none" else 0.0
 
 
 def optimizer_state_bytes(n_params, optimizer="adamw", d_model=None):
@@ -196,7 +161,7 @@ def model_state_bytes(n_params, dtype="bf16", optimizer="adamw", zero=0, dp=1, t
 # --- models --------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Shape:
+class Shape(Result):
     """What memory needs to know of a model (sizes as in its config.json)."""
 
     name: str
@@ -212,9 +177,6 @@ class Shape:
     embedding_params: float = 0.0    # token embedding + untied output head (kept 16-bit by QLoRA)
     kv_lora_rank: int = 0            # MLA latent size (DeepSeek-V2/V3); 0 = ordinary attention
     rope_dim: int = 0                # MLA decoupled rope key per token
-
-    def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 def lora_targets(shape: Shape, targets=None) -> tuple:
@@ -244,7 +206,7 @@ def lora_params(shape: Shape, rank: int = 16, targets=None):
 # --- the verdict ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class MemoryEstimate:
+class MemoryEstimate(Result):
     """Bytes per GPU by term, the verdict on one accelerator and the fewest GPUs that fit."""
 
     model: str
@@ -259,6 +221,8 @@ class MemoryEstimate:
     parallel: dict = field(default_factory=dict)
     assumptions: tuple = ()
 
+    _derived = ("per_gpu_bytes", "fits")
+
     @property
     def per_gpu_bytes(self) -> float:
         return float(sum(self.breakdown.values()))
@@ -266,14 +230,6 @@ class MemoryEstimate:
     @property
     def fits(self) -> bool | None:
         return None if self.gpu_memory_bytes is None else self.per_gpu_bytes <= self.gpu_memory_bytes
-
-    def to_dict(self) -> dict:
-        return {"model": self.model, "mode": self.mode, "weights_bytes": self.weights_bytes,
-                "kv_cache_bytes": self.kv_cache_bytes, "per_gpu_bytes": self.per_gpu_bytes,
-                "fits": self.fits, "min_gpus": self.min_gpus, "n_gpus": self.n_gpus,
-                "gpu": self.gpu, "gpu_memory_bytes": self.gpu_memory_bytes,
-                "breakdown": self.breakdown, "parallel": self.parallel,
-                "assumptions": list(self.assumptions)}
 
 
 def _inference_terms(shape: Shape, dtype, tp, pp, batch, context, kv_dtype) -> tuple[dict, list]:
@@ -391,7 +347,8 @@ def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_b
     if shape.n_heads % tp_given:
         raise InputError(f"tensor parallel {tp_given} does not divide {shape.name}'s "
                          f"{shape.n_heads} attention heads (Megatron splits heads across ranks)")
-    bits_per_value(dtype)
+    dtype = precision.canonical(dtype)  # once, here: bfloat16 and bf16 are the same
+    kv_dtype = None if kv_dtype is None else precision.canonical(kv_dtype)
     training = mode != "infer"
     optimizer = optimizer or ("adamw" if training else "none")
     recompute = recompute or ("full" if mode in ("lora", "qlora") else "none")
@@ -465,6 +422,14 @@ def load_shape(arch) -> Shape:
     from scalinglab.architecture import load_spec
 
     return shape_from_spec(load_spec(arch))
+
+
+def estimate_for(arch, mode="train", dtype="bf16", *, gpu=None, **kw) -> MemoryEstimate:
+    """estimate() for a preset, config.json, spec or Shape, with the verdict on `gpu`."""
+    acc = None if gpu is None else get_accelerator(gpu)
+    return estimate(load_shape(arch), str(mode).lower(), dtype,
+                    gpu=None if acc is None else acc.name,
+                    gpu_memory_bytes=None if acc is None else acc.memory_bytes, **kw)
 
 
 def plan_memory(arch, gpu, n_gpus: int = 1, seq: int = 2048, **kw) -> MemoryEstimate:
