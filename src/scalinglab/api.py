@@ -72,30 +72,42 @@ def flops(n_params, n_tokens):
 
 def training_time(flops=None, gpu=None, n_gpus=None, dtype="bf16", mfu=None, sparse=False,
                   price=None, n_params=None, n_tokens=None, gpu_hours=None, pue=None, power=None,
-                  grid=None):
+                  grid=None, arch=None, convention="6N", seq_len=None):
     """Time, GPU-hours, cost and energy of a run on n_gpus x gpu: `flops`, or C = 6ND from
-    n_params and n_tokens; MFU 0.4 unless given, or implied by reported gpu_hours."""
+    n_params and n_tokens, or arch with n_tokens under a named FLOP convention
+    (architecture.flops.run_flops); MFU 0.4 unless given, or implied by reported gpu_hours."""
     from scalinglab.compute import training_flops
     from scalinglab.errors import InputError
     from scalinglab.training import DEFAULT_PUE, time_from_gpu_hours
     from scalinglab.training import training_time as run
 
+    note = ""
+    if arch is not None:
+        if flops is not None or n_params is not None or n_tokens is None:
+            raise InputError("--arch takes --tokens (and no --flops or --params): the "
+                             "architecture sets N")
+        from scalinglab.architecture.flops import DEFAULT_SEQ_LEN, run_flops
+
+        t = DEFAULT_SEQ_LEN if seq_len is None else units.parse_whole(seq_len, "--seq-len")
+        flops, note = run_flops(arch, units.parse_number(n_tokens, "--tokens"), convention, t)
+        n_tokens = None
     if (flops is None) == (n_params is None or n_tokens is None) or (
             flops is not None and (n_params, n_tokens) != (None, None)):
-        raise InputError("give --flops, or --params with --tokens")
+        raise InputError("give --flops, --params with --tokens, or --arch with --tokens")
     if gpu is None:
         from scalinglab.hardware import ACCELERATORS
 
         raise InputError(f"give --gpu (one of: {', '.join(ACCELERATORS)})")
     if gpu_hours is not None and mfu is not None:
         raise InputError("give --mfu or --gpu-hours (which solves for the MFU), not both")
-    c = (units.parse_flops(flops, "--flops") if flops is not None else
+    c = (flops if note else units.parse_flops(flops, "--flops") if flops is not None else
          training_flops(units.parse_number(n_params, "--params"),
                         units.parse_number(n_tokens, "--tokens")).flops)
     kw = dict(n_gpus=1 if n_gpus is None else units.parse_whole(n_gpus, "--n-gpus"), dtype=dtype,
               sparse=bool(sparse), price=_num(price, "--price", units.parse_price),
               pue=DEFAULT_PUE if pue is None else units.parse_number(pue, "--pue"),
-              power_w=_num(power, "--power (W)"), grid=_num(grid, "--grid (kg CO2e/kWh)"))
+              power_w=_num(power, "--power (W)"), grid=_num(grid, "--grid (kg CO2e/kWh)"),
+              flops_note=note)
     if gpu_hours is not None:
         return time_from_gpu_hours(c, units.parse_gpu_hours(gpu_hours, "--gpu-hours"), gpu, **kw)
     return run(c, gpu, mfu=_num(mfu, "--mfu", units.parse_fraction), **kw)

@@ -2,7 +2,9 @@
 
 The rows live in data/models.csv (mostly Epoch AI's 'All ML Systems' data, CC BY 4.0, plus papers
 and model cards). Missing numbers are None, never guessed. `confidence` says how far to trust a row:
-reported (by the developer), estimated (by a third party) or rumoured (leaks, lectures).
+reported (the model's own paper or card states the number), estimated (a third party computed it,
+e.g. Epoch AI's 6ND) or rumoured (leaks, lectures). `flop_source` names who computed train_flops
+and where (the page for a reported number).
 """
 
 import csv
@@ -35,6 +37,7 @@ class Model(Result):
     source: str
     confidence: str
     notes: str = ""
+    flop_source: str = ""  # who computed train_flops, and where
 
     @property
     def is_moe(self) -> bool:
@@ -72,7 +75,7 @@ def _row(r: dict) -> Model:
         raise ValueError(f"models.csv: {r['name']}: confidence {r['confidence']!r}")
     return Model(r["name"], r["org"], int(r["year"]), _num(r["params"]), _num(r["active_params"]),
                  _num(r["tokens"]), _num(r["train_flop"]), r["arch"], r["source"],
-                 r["confidence"], r["notes"])
+                 r["confidence"], r["notes"], r.get("flop_source", ""))
 
 
 def _load() -> tuple:

@@ -50,6 +50,7 @@ class TrainingTime(Result):
     pue: float = DEFAULT_PUE
     power_w: float | None = None  # per GPU; None: the catalogue TDP
     grid_kg_per_kwh: float | None = None  # kg CO2e per kWh
+    flops_note: str = ""  # where the FLOP come from (architecture.flops.FlopCount.describe)
 
     _derived = ("accelerator_name", ("peak", "peak_kind"), "seconds", "days", "gpu_hours",
                 "cost_usd", ("power_w", "watts"), "energy_kwh", "co2_kg", "assumptions")
@@ -97,7 +98,8 @@ class TrainingTime(Result):
     @property
     def assumptions(self) -> tuple:
         a = self.accelerator
-        lines = [
+        lines = [f"FLOP: {self.flops_note}"] if self.flops_note else []
+        lines += [
             f"peak: {self.dtype} {self.peak_kind} {self.peak_flops / 1e12:,.1f} TFLOP/s per {a.name} "
             f"(datasheet; `scalinglab gpus {a.id}` shows the source)",
             f"MFU: {_fmt(self.mfu)} ({self.mfu_source}); time = C / (n_gpus x peak x MFU)",
@@ -137,7 +139,7 @@ def _setup(accelerator, dtype, sparse):
 
 def training_time(flops, accelerator, n_gpus=1, dtype=DEFAULT_DTYPE, mfu=None, sparse=False,
                   price=None, pue=DEFAULT_PUE, power_w=None, grid=None,
-                  mfu_source=None) -> TrainingTime:
+                  mfu_source=None, flops_note="") -> TrainingTime:
     """Time, GPU-hours, cost, energy of `flops` FLOP on n_gpus of `accelerator` at `dtype`.
 
     mfu=None assumes DEFAULT_MFU (0.4) and says so; price in USD per GPU-hour; power_w per GPU
@@ -152,7 +154,7 @@ def training_time(flops, accelerator, n_gpus=1, dtype=DEFAULT_DTYPE, mfu=None, s
                         _opt_positive(price, "price per GPU-hour"),
                         float(at_least(pue, 1.0, "PUE", "facility energy / IT energy")),
                         _opt_positive(power_w, "power per GPU (W)"),
-                        _opt_positive(grid, "grid intensity (kg CO2e/kWh)"))
+                        _opt_positive(grid, "grid intensity (kg CO2e/kWh)"), flops_note)
 
 
 def implied_mfu(flops, gpu_hours, accelerator, dtype=DEFAULT_DTYPE, sparse=False):

@@ -5,9 +5,10 @@ Needs the `hf` extra (torch + transformers). Attention runs as plain matmuls ("e
 experts as batched matmuls over each token's top-k, so the counter sees every matmul.
 """
 
+import importlib.util
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scalinglab.architecture.flops import flops_per_token
 from scalinglab.architecture.hf import spec_from_config
@@ -34,11 +35,12 @@ def _import():
 def build_model(cfg: dict, device: str = "meta"):
     """A transformers model from a config dict, on `device` (meta: no memory, no weights)."""
     torch, transformers = _import()
+    from scalinglab.architecture.hf import WRAPPERS, _unwrap
+
+    if cfg.get("model_type") in WRAPPERS:  # the language model of a multimodal wrapper
+        cfg = _unwrap(cfg, "config")[1]
     cfg = dict(cfg)
     model_type = cfg.pop("model_type")
-    if model_type == "gemma3":  # the language model of the multimodal wrapper
-        model_type, cfg = "gemma3_text", dict(cfg.get("text_config", {}))
-        cfg.pop("model_type", None)
     conf = transformers.AutoConfig.for_model(model_type, attn_implementation="eager",
                                              experts_implementation="batched_mm", **cfg)
     auto = transformers.AutoModel if model_type == "bert" else transformers.AutoModelForCausalLM
@@ -121,3 +123,56 @@ def exact_count(cfg: dict, name: str = "", seq_len: int = 256, flops: bool = Tru
     return ExactCount(spec.name, n, count_params(spec).total, measured, closed, seq_len,
                       time.perf_counter() - t,
                       {"torch": torch.__version__, "transformers": transformers.__version__}, error)
+
+
+def hf_available() -> bool:
+    """Whether torch and transformers can be imported (without importing them)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers"))
+
+
+@dataclass(frozen=True)
+class MetaCount(Result):
+    """Parameters of a model type with no closed form, counted by building it on the meta device."""
+
+    name: str
+    model_type: str
+    total: int
+    non_embedding: int
+    breakdown: dict = field(default_factory=dict)  # embeddings, head, the rest
+    seconds: float = 0.0
+    versions: dict = field(default_factory=dict)
+    method: str = "transformers on the meta device (numel; slower than a closed form, no FLOPs)"
+
+    @property
+    def active(self) -> int:
+        """Every parameter: the meta count cannot tell routed experts apart."""
+        return self.total
+
+    _derived = ("active",)
+
+
+def meta_count(cfg: dict, name: str = "") -> MetaCount:
+    """Count any transformers model_type exactly: build it on the meta device, sum numel."""
+    from scalinglab.architecture.hf import unsupported
+
+    if not hf_available():
+        raise unsupported(cfg.get("model_type"))
+    torch, transformers = _import()
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    if cfg.get("model_type") not in CONFIG_MAPPING:  # transformers does not know it either
+        raise unsupported(cfg.get("model_type"))
+    t = time.perf_counter()
+    try:
+        model = build_model(cfg)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise InputError(f"transformers cannot build model_type {cfg.get('model_type')!r} from this "
+                         f"config ({' '.join(str(e).split())[:200]})") from None
+    n = numel(model)
+    emb = model.get_input_embeddings()
+    out = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    e = emb.weight.numel() if emb is not None else 0
+    h = 0 if out is None or out.weight is getattr(emb, "weight", None) else out.weight.numel()
+    return MetaCount(name or cfg.get("model_type", ""), cfg.get("model_type", ""), n, n - e - h,
+                     {"embeddings": e, "head": h, "rest": n - e - h}, time.perf_counter() - t,
+                     {"torch": torch.__version__, "transformers": transformers.__version__})

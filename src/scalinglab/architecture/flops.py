@@ -54,7 +54,8 @@ def _convention(name: str) -> str:
 
 
 def _bias_free(spec: TransformerSpec) -> TransformerSpec:
-    return spec.with_(attn_bias="none", mlp_bias=False, qk_norm="none",
+    return spec.with_(attn_bias="none", mlp_bias=False, expert_bias=False, qk_norm="none",
+                      attn_sinks=False,
                       norm="nonparametric" if spec.mla else spec.norm)
 
 
@@ -126,6 +127,12 @@ class FlopCount(Result):
         return TrainingFlops(self.n_params, d, self.forward * d, self.backward * d,
                              convention=self.convention)
 
+    def describe(self, n_tokens) -> str:
+        """One line naming the architecture, the convention and its formula, for assumptions."""
+        return (f"{self.name} under the {self.convention} convention, {FORMULAS[self.convention]}: "
+                f"{self.training:.4g} FLOP/token (N = {self.n_params:,.0f}, sequence length "
+                f"{self.seq_len:g}) x {float(n_tokens):.4g} tokens")
+
 
 
 def flops_per_token(spec: TransformerSpec, convention: str = "megatron", seq_len=DEFAULT_SEQ_LEN,
@@ -159,6 +166,15 @@ def training_flops_arch(spec: TransformerSpec, n_tokens, convention: str = "mega
                         seq_len=DEFAULT_SEQ_LEN) -> TrainingFlops:
     """Training FLOP for n_tokens under a convention, as compute.TrainingFlops."""
     return flops_per_token(spec, convention, seq_len).run(n_tokens)
+
+
+def run_flops(arch, n_tokens, convention: str = "6N", seq_len=DEFAULT_SEQ_LEN) -> tuple:
+    """(FLOP of a run, the line saying how): an architecture (preset, config.json or spec) trained
+    on n_tokens under a named convention; what `time --arch` and `plan --arch` time."""
+    from scalinglab.architecture.presets import load_spec
+
+    fl = flops_per_token(load_spec(arch), convention, seq_len)
+    return fl.run(n_tokens).flops, fl.describe(n_tokens)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,9 @@ def arch_for_plan(arch, n_params=None) -> ArchInfo:
         raise InputError("give --params or --arch, not both (--arch sets N exactly)")
     spec = load_spec(arch)
     c = count_params(spec)
-    lines = [f"N: exact active parameter count of {spec.name} ({spec.source}), embeddings included"]
+    lines = [f"N: exact active parameter count of {spec.name} ({spec.source}), embeddings included",
+             f"FLOP: the 6N convention on that N (6 N D); attention and other conventions: "
+             f"`scalinglab flops D --arch {spec.name} --convention palm|megatron|chinchilla`"]
     if spec.is_moe:
         lines.append(f"MoE: the laws are fitted on dense models; N = {c.active:,} active of "
                      f"{c.total:,} total parameters is an assumption")

@@ -91,6 +91,10 @@ def params_cmd(
     """Exact parameters (total, active, non-embedding, by part) and FLOPs per token of an architecture."""
     if list_:
         return _list(json)
+    from scalinglab.architecture.presets import unknown_type_config
+
+    if arch is not None and (other := unknown_type_config(arch)) is not None:
+        return _meta(other, arch, json)
     spec = spec_from_flags(arch, d_model=d_model, layers=layers, heads=heads, kv_heads=kv_heads,
                            head_dim=head_dim, d_ff=d_ff, vocab=vocab, gated=gated, tied=tied,
                            experts=experts, top_k=top_k, d_ff_expert=d_ff_expert,
@@ -142,6 +146,23 @@ def params_cmd(
                      f"{ex.versions['transformers']}")]))
     console.print()
     assumptions(notes)
+
+
+def _meta(cfg: dict, path: str, json: bool):
+    """A model_type with no closed form: transformers counts it on the meta device."""
+    from scalinglab.architecture.exact import meta_count
+
+    m = meta_count(cfg, name=str(path))
+    note = (f"model_type {m.model_type!r} has no closed form here: counted by building it with "
+            f"transformers {m.versions['transformers']} on the meta device ({m.seconds:.2f} s; "
+            "slower than a closed form; no breakdown by layer, no FLOPs, MoE active not separated)")
+    if json:
+        return print_json({**m.to_dict(), "assumptions": [note]})
+    console.print(f"[bold]{m.name}[/bold]: {format_count(m.total)} parameters ({m.total:,})")
+    console.print(table(None, "part", "parameters", rows=[
+        (k, f"{v:,}") for k, v in m.breakdown.items()] + [("non-embedding", f"{m.non_embedding:,}")]))
+    console.print()
+    assumptions([note])
 
 
 def _conventions_table(title: str, fl: dict, n_tokens: float | None = None, chosen: str = "",

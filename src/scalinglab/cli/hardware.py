@@ -72,15 +72,21 @@ def time_cmd(
     pue: Annotated[str, typer.Option("--pue", help="Datacentre PUE (>= 1).")] = str(DEFAULT_PUE),
     power: Annotated[Optional[str], typer.Option("--power", help="Watts per GPU (default: TDP).")] = None,
     grid: Annotated[Optional[str], typer.Option("--grid", help="Grid intensity, kg CO2e/kWh.")] = None,
+    arch: Annotated[Optional[str], typer.Option("--arch", help="With --tokens: FLOP from this "
+                                                "architecture (preset or config.json).")] = None,
+    convention: Annotated[str, typer.Option("--convention", help="FLOP convention with --arch: 6N, "
+                                            "kaplan, palm, chinchilla, megatron, matmul.")] = "6N",
+    seq_len: Annotated[str, typer.Option("--seq-len", help="Sequence length with --arch.")] = "2048",
     json: Json = False,
 ):
     """Training time, GPU-hours, cost and energy: C / (n_gpus x peak[dtype] x MFU)."""
     t = api.training_time(flops, gpu, n_gpus, dtype, mfu, sparse, price, params, tokens, gpu_hours,
-                          pue, power, grid)
+                          pue, power, grid, arch, convention, seq_len)
     if json:
         return print_json(t)
     console.print(f"[bold]Training[/bold] {format_flops(t.flops)}"
-                  + (f" (6ND, N = {params}, D = {tokens})" if flops is None else ""))
+                  + (f" ({arch}, {convention}, D = {tokens})" if arch is not None else
+                     f" (6ND, N = {params}, D = {tokens})" if flops is None else ""))
     console.print(kv(None, time_rows(t)))
     console.print()
     assumptions(t.assumptions)
@@ -95,7 +101,7 @@ def gpus_cmd(
     name: Annotated[Optional[str], typer.Argument(help="Show one accelerator in full.")] = None,
     compare_: Annotated[Optional[tuple[str, str]], typer.Option(
         "--compare", help="Two accelerators: per-dtype peak ratios A/B.")] = None,
-    vendor: Annotated[Optional[str], typer.Option("--vendor", help="NVIDIA, AMD or Google.")] = None,
+    vendor: Annotated[Optional[str], typer.Option("--vendor", help="NVIDIA, AMD, Google or Intel.")] = None,
     dtype: Annotated[Optional[str], typer.Option("--dtype", help="Only chips that run it.")] = None,
     min_memory: Annotated[Optional[str], typer.Option("--min-memory", help="e.g. 80GB.")] = None,
     sort: Annotated[Optional[str], typer.Option("--sort", help="Sort by a dtype's peak, or "
@@ -115,12 +121,13 @@ def gpus_cmd(
         return console.print("No accelerator in the catalogue matches these filters.", markup=False)
     cols = [d for d in DTYPES if any(d in a.peaks for a in accs)]
     console.print(table("Dense peak TFLOP/s (TOP/s for int) per dtype; 2:4 sparse = 2x where 'yes'",
-                        "id", *cols, "2:4", "memory", "TB/s", "TDP W", "year", rows=[
+                        "id", *cols, "2:4", "GB", "GiB", "TB/s", "TDP W", "year", rows=[
         (a.id, *(_tflops(a, d) for d in cols), "yes" if a.sparse_2to4 else "no",
-         format_bytes(a.memory_bytes), f"{a.bandwidth / 1e12:.3g}",
+         f"{a.memory_nominal_gb:g}", f"{a.memory_gib:.1f}", f"{a.bandwidth / 1e12:.3g}",
          f"{a.tdp_w:g}" if a.tdp_w else "-", a.year) for a in accs]))
-    console.print("Sources: `scalinglab gpus NAME` (datasheets via the rows' named sources).",
-                  markup=False)
+    console.print("GB: nominal memory (marketing, 1 GB = 1e9 B); GiB: as the device reports it "
+                  "(nvidia-smi MiB; 1 GiB = 2^30 B). Sources, confidence and interconnect: "
+                  "`scalinglab gpus NAME`.", markup=False)
 
 
 def _show(a, json: bool):
@@ -131,10 +138,13 @@ def _show(a, json: bool):
         *((d, f"{a.peaks[d] / 1e12:,.5g} {'TOP/s' if d.startswith('int') else 'TFLOP/s'} dense"
               + (f", {a.peak_flops(d, sparse=True) / 1e12:,.5g} 2:4-sparse" if a.has_sparse(d) else ""))
           for d in a.dtypes),
-        ("memory", format_bytes(a.memory_bytes)),
+        ("memory", f"{a.memory_label} ({a.memory_bytes:,} B; {a.memory_confidence}: "
+                   f"{a.memory_source})"),
         ("bandwidth", f"{a.bandwidth / 1e12:.4g} TB/s"),
+        ("link", f"{a.interconnect_bw / 1e9:g} GB/s both directions, {a.interconnect}"
+         if a.interconnect_bw else a.interconnect or "-"),
         ("TDP", f"{a.tdp_w:g} W" if a.tdp_w else "not published"),
-        ("source", a.source), ("note", a.note),
+        ("source", f"{a.source} [{a.confidence}]"), ("note", a.note),
     ]))
 
 
