@@ -247,7 +247,10 @@ def saved_bytes(case: Case, model=None, device: str = "cpu") -> Saved:
                 phase["now"] = f"recompute {i}"
         return hook
 
-    handles = [layer.register_forward_pre_hook(mark(i)) for i, layer in enumerate(_layers(model))]
+    # HF checkpoints a layer's forward (its own hooks stay outside), so mark the recomputation of
+    # layer i when any of its children runs during backward
+    handles = [child.register_forward_pre_hook(mark(i)) for i, layer in enumerate(_layers(model))
+               for child in layer.children()]
     ids = _inputs(case, device)
     try:
         with cuda_like_kernels(device), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):

@@ -176,6 +176,31 @@ class Shape:
     embedding_params: float = 0.0    # token embedding + untied output head (kept 16-bit by QLoRA)
     kv_lora_rank: int = 0            # MLA latent size (DeepSeek-V2/V3); 0 = ordinary attention
     rope_dim: int = 0                # MLA decoupled rope key per token
+    q_lora_rank: int = 0             # MLA query latent (0: a plain q_proj)
+    qk_nope_dim: int = 0             # MLA per-head query/key width without rope
+    v_head_dim: int = 0              # MLA per-head value width
+    # the implementation (transformers model_type) and what training keeps (activations.py)
+    model_type: str = ""
+    norm: str = "rmsnorm"
+    norms_per_layer: int = 2
+    qk_norm: str = "none"
+    activation: str = ""             # transformers' hidden_act; "" = silu (gated) / gelu
+    positions: str = "rotary"
+    dropout: float = 0.0             # residual dropout (from the config; none when it has none)
+    attention_dropout: float = 0.0
+    embedding_dropout: float = 0.0
+    sliding_window: int = 0          # tokens a sliding-window layer keeps (0: none)
+    sliding_layers: int = 0          # how many layers slide
+    # mixture of experts
+    n_experts: int = 0
+    top_k: int = 0
+    d_ff_expert: int = 0
+    n_shared_experts: int = 0
+    d_ff_shared: int = 0
+    shared_expert_gate: bool = False
+    n_moe_layers: int = 0
+    expert_params: float = 0.0       # all routed experts' parameters
+    tied_embeddings: bool = False
 
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -420,7 +445,18 @@ def shape_from_spec(spec) -> Shape:
                  head_dim=spec.head_dim, vocab=spec.vocab_size,
                  d_ff=spec.d_ff or spec.d_ff_expert, gated_mlp=spec.gated_mlp,
                  embedding_params=float(c.breakdown["embeddings"] + c.breakdown["head"]),
-                 kv_lora_rank=spec.kv_lora_rank, rope_dim=spec.qk_rope_head_dim)
+                 kv_lora_rank=spec.kv_lora_rank, rope_dim=spec.qk_rope_head_dim,
+                 q_lora_rank=spec.q_lora_rank, qk_nope_dim=spec.qk_nope_head_dim,
+                 v_head_dim=spec.v_head_dim, model_type=spec.model_type, norm=spec.norm,
+                 norms_per_layer=spec.norms_per_layer, qk_norm=spec.qk_norm,
+                 activation=spec.activation, positions=spec.positions, dropout=spec.dropout,
+                 attention_dropout=spec.attention_dropout,
+                 embedding_dropout=spec.embedding_dropout, sliding_window=spec.sliding_window,
+                 sliding_layers=spec.sliding_layers, n_experts=spec.n_experts, top_k=spec.top_k,
+                 d_ff_expert=spec.d_ff_expert, n_shared_experts=spec.n_shared_experts,
+                 d_ff_shared=spec.d_ff_shared, shared_expert_gate=spec.shared_expert_gate,
+                 n_moe_layers=spec.n_moe_layers, expert_params=float(c.breakdown["experts"]),
+                 tied_embeddings=spec.tied_embeddings)
 
 
 def load_shape(arch) -> Shape:
