@@ -132,9 +132,11 @@ def test_deepseek_v3_breakdown():
     assert c.breakdown["router"] == 58 * (256 * 7168 + 256)
 
 
-def test_missing_field_names_it():
-    with pytest.raises(InputError, match="hidden_size"):
-        spec_from_config({"model_type": "llama", "num_hidden_layers": 2})
+def test_missing_field_takes_the_transformers_default_and_null_required_names_it():
+    # LlamaConfig's default hidden_size is 4096 (transformers/models/llama/configuration_llama.py)
+    assert spec_from_config({"model_type": "llama", "num_hidden_layers": 2}).d_model == 4096
+    with pytest.raises(InputError, match="kv_lora_rank"):
+        spec_from_config({"model_type": "deepseek_v3", "kv_lora_rank": None})
 
 
 def test_unsupported_model_type_names_it():

@@ -84,14 +84,16 @@ def test_bad_input_is_one_line_exit_2(cli, args):
 
 
 def test_bad_config_files(cli, tmp_path):
-    (tmp_path / "a.json").write_text(json.dumps({"model_type": "llama", "hidden_size": 64}))
+    # a missing field takes transformers' default now (issue 13); a zero one is an error naming it
+    (tmp_path / "a.json").write_text(json.dumps({"model_type": "llama", "hidden_size": 64,
+                                                 "num_attention_heads": 0}))
     r = cli("params", tmp_path / "a.json")
     assert_one_line_error(r)
-    assert "num_attention_heads" in r.err
-    (tmp_path / "b.json").write_text(json.dumps({"model_type": "rwkv"}))
+    assert "num_attention_heads" in r.err and r.err.count(str(tmp_path / "a.json")) == 1
+    (tmp_path / "b.json").write_text(json.dumps({"model_type": "no_such_model"}))
     r = cli("params", tmp_path / "b.json")
     assert_one_line_error(r)
-    assert "rwkv" in r.err
+    assert "no_such_model" in r.err
     (tmp_path / "c.json").write_text("{not json")
     assert_one_line_error(cli("params", tmp_path / "c.json"))
     (tmp_path / "d.json").write_text(json.dumps({"model_type": "llama", "hidden_size": 64,

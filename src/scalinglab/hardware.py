@@ -2,7 +2,14 @@
 
 Peaks are DENSE datasheet numbers in FLOP/s (OP/s for integers). NVIDIA's headline numbers for
 A100/H100/H200/B200 are 2:4 structured-sparse, i.e. 2x the dense peak (REFERENCES.md §5); ask for
-them with `peak_flops(dtype, sparse=True)`. Memory is decimal (80 GB = 80e9 bytes), as datasheets.
+them with `peak_flops(dtype, sparse=True)`.
+
+Memory comes twice: `memory_bytes` is what the device reports (nvidia-smi's total in MiB, rocm-smi,
+hl-smi, Google's GiB figures: H100 SXM 81,559 MiB = 85,520,809,984 B), `memory_nominal_gb` the
+marketing size in decimal GB (80). Each row says where its device figure comes from and how sure it
+is (`memory_source`, `memory_confidence`: datasheet | secondary | uncertain), and the same for the
+row (`confidence`). Interconnect bandwidth is per chip, both directions added (NVIDIA's NVLink 900
+GB/s for H100 SXM), in bytes/s.
 """
 
 import csv
@@ -17,7 +24,9 @@ from scalinglab.errors import InputError, unknown
 DTYPES = precision.PEAKS
 SPARSE_DTYPES = precision.SPARSE_PEAKS
 DTYPE_BYTES = {p.name: p.bytes for p in precision.TABLE}  # incl. block constants (nf4 4.127 bits)
-_VENDOR_WORDS = ("nvidia", "amd", "google", "geforce", "instinct", "tesla", "cloud")
+_VENDOR_WORDS = ("nvidia", "amd", "google", "intel", "geforce", "instinct", "tesla", "cloud")
+MIB = 2**20
+CONFIDENCE = ("datasheet", "secondary", "uncertain")
 
 
 def parse_dtype(name) -> str:
@@ -34,13 +43,28 @@ class Accelerator:
     vendor: str
     peaks: dict = field(repr=False)  # dtype -> dense FLOP/s, only the dtypes the chip runs
     sparse_2to4: bool
-    memory_bytes: float
+    memory_bytes: int  # as the device reports it (nvidia-smi total MiB x 2^20)
     bandwidth: float  # bytes/s
     tdp_w: float | None
     year: int
     source: str
     note: str = ""
     aliases: tuple = ()
+    memory_nominal_gb: float = 0.0  # the marketing size, decimal GB (80 for an 80 GB H100)
+    memory_source: str = ""
+    memory_confidence: str = "uncertain"
+    interconnect: str = ""
+    interconnect_bw: float | None = None  # bytes/s per chip, both directions added
+    confidence: str = "uncertain"  # datasheet | secondary | uncertain
+
+    @property
+    def memory_gib(self) -> float:
+        return self.memory_bytes / 2**30
+
+    @property
+    def memory_label(self) -> str:
+        """'80 GB nominal, 79.6 GiB reported': both sizes, units named."""
+        return f"{self.memory_nominal_gb:g} GB nominal, {self.memory_gib:.1f} GiB reported"
 
     @property
     def dtypes(self) -> tuple:
@@ -71,18 +95,30 @@ class Accelerator:
         return {"id": self.id, "name": self.name, "vendor": self.vendor,
                 "peak_flops": {d: self.peaks[d] for d in self.dtypes},
                 "sparse_2to4": self.sparse_2to4, "memory_bytes": self.memory_bytes,
-                "bandwidth": self.bandwidth, "tdp_w": self.tdp_w, "year": self.year,
+                "memory_nominal_gb": self.memory_nominal_gb, "memory_gib": self.memory_gib,
+                "memory_source": self.memory_source, "memory_confidence": self.memory_confidence,
+                "bandwidth": self.bandwidth, "tdp_w": self.tdp_w,
+                "interconnect": self.interconnect, "interconnect_bw": self.interconnect_bw,
+                "year": self.year, "confidence": self.confidence,
                 "source": self.source, "note": self.note}
 
 
 def _row(r: dict) -> Accelerator:
+    for k in ("confidence", "memory_confidence"):
+        if r[k] not in CONFIDENCE:
+            raise InputError(f"accelerators.csv row {r['id']}: {k} must be one of "
+                             f"{', '.join(CONFIDENCE)}, got {r[k]!r}")
     return Accelerator(
         id=r["id"], name=r["name"], vendor=r["vendor"],
         peaks={d: float(r[d]) * 1e12 for d in DTYPES if r[d]},
-        sparse_2to4=r["sparse_2to4"] == "yes", memory_bytes=float(r["memory_gb"]) * 1e9,
+        sparse_2to4=r["sparse_2to4"] == "yes", memory_bytes=int(r["memory_mib"]) * MIB,
         bandwidth=float(r["bandwidth_tbs"]) * 1e12,
         tdp_w=float(r["tdp_w"]) if r["tdp_w"] else None, year=int(r["year"]),
-        source=r["source"], note=r["note"], aliases=tuple(a for a in r["aliases"].split(";") if a))
+        source=r["source"], note=r["note"], aliases=tuple(a for a in r["aliases"].split(";") if a),
+        memory_nominal_gb=float(r["memory_nominal_gb"]), memory_source=r["memory_source"],
+        memory_confidence=r["memory_confidence"], interconnect=r["interconnect"],
+        interconnect_bw=float(r["interconnect_gbs_bidir"]) * 1e9 if r["interconnect_gbs_bidir"] else None,
+        confidence=r["confidence"])
 
 
 def _load() -> dict:
@@ -106,7 +142,7 @@ def _index() -> dict:
         for alias in (a.id, a.name, *a.aliases):
             k = _key(alias)
             idx[k] = a
-            idx[k + f"{a.memory_bytes / 1e9:.0f}gb"] = a  # "nvidia h100 80gb"
+            idx[k + f"{a.memory_nominal_gb:g}gb"] = a  # "nvidia h100 80gb"
     return idx
 
 

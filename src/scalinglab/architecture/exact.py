@@ -33,11 +33,12 @@ def _import():
 def build_model(cfg: dict, device: str = "meta"):
     """A transformers model from a config dict, on `device` (meta: no memory, no weights)."""
     torch, transformers = _import()
+    from scalinglab.architecture.hf import WRAPPERS, _unwrap
+
+    if cfg.get("model_type") in WRAPPERS:  # the language model of a multimodal wrapper
+        cfg = _unwrap(cfg, "config")[1]
     cfg = dict(cfg)
     model_type = cfg.pop("model_type")
-    if model_type == "gemma3":  # the language model of the multimodal wrapper
-        model_type, cfg = "gemma3_text", dict(cfg.get("text_config", {}))
-        cfg.pop("model_type", None)
     conf = transformers.AutoConfig.for_model(model_type, attn_implementation="eager",
                                              experts_implementation="batched_mm", **cfg)
     auto = transformers.AutoModel if model_type == "bert" else transformers.AutoModelForCausalLM

@@ -53,7 +53,8 @@ def _convention(name: str) -> str:
 
 
 def _bias_free(spec: TransformerSpec) -> TransformerSpec:
-    return spec.with_(attn_bias="none", mlp_bias=False, qk_norm="none",
+    return spec.with_(attn_bias="none", mlp_bias=False, expert_bias=False, qk_norm="none",
+                      attn_sinks=False,
                       norm="nonparametric" if spec.mla else spec.norm)
 
 

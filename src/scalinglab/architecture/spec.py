@@ -1,6 +1,6 @@
 """TransformerSpec: the shape of a transformer, enough to count its parameters and FLOPs exactly.
 
-One frozen dataclass covers decoder-only LMs (GPT-2 to DeepSeek-V3) and encoder-only BERT:
+One frozen dataclass covers decoder-only LMs (GPT-2 to DeepSeek-V3, gpt-oss, Llama 4) and BERT:
 GQA/MQA via n_kv_heads, head_dim independent of d_model, gated (SwiGLU/GeGLU) or plain MLPs,
 tied embeddings, learned or rotary positions, biases, LayerNorm or RMSNorm, QK-norm, MoE
 (routed + shared experts, dense-first layers) and multi-head latent attention (MLA).
@@ -10,10 +10,10 @@ from dataclasses import asdict, dataclass, field, replace
 
 from scalinglab.errors import InputError
 
-NORMS = ("layernorm", "rmsnorm", "nonparametric")
+NORMS = ("layernorm", "rmsnorm", "layernorm_nobias", "nonparametric")
 POSITIONS = ("rotary", "learned", "relative", "none")
 ATTN_BIAS = ("none", "qkv", "all")
-QK_NORM = ("none", "head", "full")
+QK_NORM = ("none", "head", "full", "per_head")
 
 
 @dataclass(frozen=True)
@@ -34,21 +34,26 @@ class TransformerSpec:
     type_vocab_size: int = 0        # BERT token-type embeddings
     attn_bias: str = "none"         # none | qkv (Qwen2) | all (GPT-2, BERT)
     mlp_bias: bool = False
-    norm: str = "rmsnorm"           # layernorm (weight + bias) | rmsnorm (weight) | nonparametric
+    norm: str = "rmsnorm"           # layernorm (weight + bias) | rmsnorm, layernorm_nobias (weight) | nonparametric
     norms_per_layer: int = 2        # Gemma 2/3 and OLMo 2 place extra norms; PaLM's parallel block: 1
     final_norm: bool = True
     embedding_norm: bool = False    # BERT's LayerNorm after the embeddings
-    qk_norm: str = "none"           # none | head (RMSNorm over head_dim: Qwen3, Gemma 3) | full (OLMo 2)
+    qk_norm: str = "none"           # none | head (one norm over head_dim: Qwen3, Gemma 3) | full (over all
+    #                                 heads: OLMo 2, Cohere) | per_head (a weight-only norm per head: StableLM)
+    attn_sinks: bool = False        # gpt-oss: one learned sink logit per query head and layer
+    lm_head_bias: bool = False      # a bias on the output head (Phi-2, GPT-J, PhiMoE)
     # Mixture of experts
     n_experts: int = 0              # routed experts per MoE layer (0: dense model)
     top_k: int = 0                  # routed experts active per token
     d_ff_expert: int = 0            # routed expert width
+    expert_bias: bool = False       # biases in the routed experts (gpt-oss); mlp_bias is the dense MLP's
     n_shared_experts: int = 0       # always-active experts (DeepSeek, Qwen2-MoE)
     d_ff_shared: int = 0            # width of each shared expert (0 -> d_ff_expert)
     shared_expert_gate: bool = False  # Qwen2-MoE: sigmoid gate Linear(d_model, 1) on the shared expert
+    #                                   (built even when the shared expert has width 0)
     first_dense_layers: int = 0     # DeepSeek's first_k_dense_replace
     moe_every: int = 1              # an MoE layer every k layers (Qwen2-MoE decoder_sparse_step)
-    dense_layers: tuple = ()        # explicit dense layer indices (Qwen mlp_only_layers)
+    dense_layers: tuple = ()        # explicit dense layer indices (Qwen mlp_only_layers; Llama 4: not moe_layers)
     router_bias: bool = False       # a per-expert bias parameter in the router (DeepSeek-V3 style)
     # Multi-head latent attention (DeepSeek-V2/V3); kv_lora_rank > 0 switches it on
     q_lora_rank: int = 0            # 0: plain q_proj

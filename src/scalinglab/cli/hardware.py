@@ -12,7 +12,7 @@ from scalinglab.hardware import (ACCELERATORS, DTYPES, compare, get_accelerator,
                                  precision_table)
 from scalinglab.training import (DEFAULT_DTYPE, DEFAULT_MFU, DEFAULT_PUE, time_from_gpu_hours,
                                  training_time)
-from scalinglab.units import (format_bytes, format_count, format_duration, format_flops,
+from scalinglab.units import (format_count, format_duration, format_flops,
                               format_sci, parse_flops, parse_fraction, parse_gpu_hours, parse_number)
 
 # Options shared with `plan` (cli/plan.py imports them).
@@ -132,7 +132,7 @@ def gpus_cmd(
     name: Annotated[Optional[str], typer.Argument(help="Show one accelerator in full.")] = None,
     compare_: Annotated[Optional[tuple[str, str]], typer.Option(
         "--compare", help="Two accelerators: per-dtype peak ratios A/B.")] = None,
-    vendor: Annotated[Optional[str], typer.Option("--vendor", help="NVIDIA, AMD or Google.")] = None,
+    vendor: Annotated[Optional[str], typer.Option("--vendor", help="NVIDIA, AMD, Google or Intel.")] = None,
     dtype: Annotated[Optional[str], typer.Option("--dtype", help="Only chips that run it.")] = None,
     min_memory: Annotated[Optional[str], typer.Option("--min-memory", help="e.g. 80GB.")] = None,
     sort: Annotated[Optional[str], typer.Option("--sort", help="Sort by a dtype's peak, or "
@@ -148,7 +148,7 @@ def gpus_cmd(
     if vendor is not None:
         vendors = {a.vendor.lower() for a in accs}
         if vendor.lower() not in vendors:
-            raise InputError(f"unknown vendor {vendor!r}; one of: NVIDIA, AMD, Google")
+            raise InputError(f"unknown vendor {vendor!r}; one of: {', '.join(sorted({a.vendor for a in accs}))}")
         accs = [a for a in accs if a.vendor.lower() == vendor.lower()]
     if dtype is not None:
         d = parse_dtype(dtype)
@@ -167,12 +167,13 @@ def gpus_cmd(
         return console.print("No accelerator in the catalogue matches these filters.", markup=False)
     cols = [d for d in DTYPES if any(d in a.peaks for a in accs)]
     console.print(table("Dense peak TFLOP/s (TOP/s for int) per dtype; 2:4 sparse = 2x where 'yes'",
-                        "id", *cols, "2:4", "memory", "TB/s", "TDP W", "year", rows=[
+                        "id", *cols, "2:4", "GB", "GiB", "TB/s", "TDP W", "year", rows=[
         (a.id, *(_tflops(a, d) for d in cols), "yes" if a.sparse_2to4 else "no",
-         format_bytes(a.memory_bytes), f"{a.bandwidth / 1e12:.3g}",
+         f"{a.memory_nominal_gb:g}", f"{a.memory_gib:.1f}", f"{a.bandwidth / 1e12:.3g}",
          f"{a.tdp_w:g}" if a.tdp_w else "-", a.year) for a in accs]))
-    console.print("Sources: `scalinglab gpus NAME` (datasheets via the rows' named sources).",
-                  markup=False)
+    console.print("GB: nominal memory (marketing, 1 GB = 1e9 B); GiB: as the device reports it "
+                  "(nvidia-smi MiB; 1 GiB = 2^30 B). Sources, confidence and interconnect: "
+                  "`scalinglab gpus NAME`.", markup=False)
 
 
 def _show(a, json: bool):
@@ -183,10 +184,13 @@ def _show(a, json: bool):
         *((d, f"{a.peaks[d] / 1e12:,.5g} {'TOP/s' if d.startswith('int') else 'TFLOP/s'} dense"
               + (f", {2 * a.peaks[d] / 1e12:,.5g} 2:4-sparse" if _sparse_ok(a, d) else ""))
           for d in a.dtypes),
-        ("memory", format_bytes(a.memory_bytes)),
+        ("memory", f"{a.memory_label} ({a.memory_bytes:,} B; {a.memory_confidence}: "
+                   f"{a.memory_source})"),
         ("bandwidth", f"{a.bandwidth / 1e12:.4g} TB/s"),
+        ("link", f"{a.interconnect_bw / 1e9:g} GB/s both directions, {a.interconnect}"
+         if a.interconnect_bw else a.interconnect or "-"),
         ("TDP", f"{a.tdp_w:g} W" if a.tdp_w else "not published"),
-        ("source", a.source), ("note", a.note),
+        ("source", f"{a.source} [{a.confidence}]"), ("note", a.note),
     ]))
 
 
@@ -206,7 +210,7 @@ def _compare(a_name: str, b_name: str, json: bool):
     rows = [(dt, _tflops(c.a, dt), _tflops(c.b, dt),
              f"{c.ratios[dt]:.2f}x" if dt in c.ratios else "-")
             for dt in DTYPES if dt in c.a.peaks or dt in c.b.peaks]
-    rows += [("memory", format_bytes(c.a.memory_bytes), format_bytes(c.b.memory_bytes),
+    rows += [("memory GiB (reported)", f"{c.a.memory_gib:.1f}", f"{c.b.memory_gib:.1f}",
               f"{d['memory_ratio']:.2f}x"),
              ("bandwidth TB/s", f"{c.a.bandwidth / 1e12:.3g}", f"{c.b.bandwidth / 1e12:.3g}",
               f"{d['bandwidth_ratio']:.2f}x")]
