@@ -353,3 +353,78 @@ def test_tensor_parallel_must_split_the_heads(cli):
     # the fewest-GPUs search for inference only counts degrees that divide the 64 heads
     d = cli("memory", "llama-3-70b", "--mode", "infer", "--gpu", "a10", "--json").json
     assert 64 % d["min_gpus"] == 0 and d["min_gpus"] == 8
+
+
+# --- issue 12: must show ---------------------------------------------------------------------
+
+def test_mixtral_lora_r16_has_pefts_240_million_trainable(cli):
+    """PEFT's r (d_in + d_out) on every attention matrix and every expert's w1, w2, w3 of Mixtral
+    8x7B (config.json: 32 layers, d 4096, 8 KV heads, 8 experts of 14336): 240,123,904."""
+    d = cli("memory", "mixtral-8x7b", "--mode", "lora", "--rank", "16", "--json").json
+    assert d["trainable_params"] == 240_123_904
+    attention_only = cli("memory", "mixtral-8x7b", "--mode", "lora", "--rank", "16",
+                         "--no-lora-experts", "--json").json
+    assert attention_only["trainable_params"] == 16 * 32 * (2 * 8192 + 2 * 5120)
+    by_name = cli("memory", "mixtral-8x7b", "--mode", "lora", "--targets", "q_proj,w1",
+                  "--json").json  # transformers' module names
+    assert by_name["trainable_params"] == 16 * 32 * (8192 + 8 * (4096 + 14336))
+
+
+def test_default_assumes_no_dropout_when_the_config_has_none():
+    """Llama's config.json has no hidden dropout and attention_dropout 0.0: no masks counted; a
+    config with dropout (GPT-2's 0.1) gets them; --dropout overrides either."""
+    from scalinglab.activations import layer_terms
+    from scalinglab.memory import load_shape
+
+    llama = load_shape("llama-2-7b")
+    assert (llama.dropout, llama.attention_dropout, llama.embedding_dropout) == (0, 0, 0)
+    assert layer_terms(llama, 2048, 1)["dropout"] == 0
+    e = estimate(llama, "train", attention="eager")
+    assert e.activations["per_layer"]["dropout"] == 0
+    gpt2 = load_shape("gpt-2")
+    assert gpt2.dropout == 0.1 and layer_terms(gpt2, 1024, 1)["dropout"] == 2 * 1024 * 768
+    assert estimate(llama, "train", dropout=0.1).activations["per_layer"]["dropout"] > 0
+
+
+@pytest.mark.parametrize("args,names", [
+    (("--reserve", "-1GiB"), "zero or a positive size"),
+    (("--reserve", "2 parsecs"), "MiB"),
+    (("--attention", "flash"), "sdpa, eager"),
+    (("--loss-impl", "chunky"), "hf, fused"),
+    (("--mode", "lora", "--targets", "c_attn"), "q_proj"),
+    (("--dropout", "1.5"), "[0, 1)"),
+    (("--autocast", "bf16"), "--dtype fp32"),
+])
+def test_bad_memory_inputs_name_the_valid_choices(cli, args, names):
+    r = cli("memory", "llama-2-7b", *args)
+    assert_one_line_error(r)
+    assert names in r.err
+
+
+def test_gemma2_local_layers_cap_the_kv_cache_at_the_window():
+    """Gemma 2 27B (config.json): 46 layers alternating local (sliding window 4096) and global,
+    16 KV heads of 128; at 32k tokens the 23 local layers keep 4,096 tokens, the 23 global all."""
+    from scalinglab.memory import load_shape
+
+    e = estimate(load_shape("gemma-2-27b"), "infer", context=32768)
+    per_token = 2 * 16 * 128 * 2
+    assert e.kv_cache_by_kind == {"full": 23 * per_token * 32768, "sliding": 23 * per_token * 4096,
+                                  "latent": 0.0}
+    assert e.kv_cache_bytes == 23 * per_token * (32768 + 4096)
+    v3 = estimate(load_shape("deepseek-v3"), "infer", context=4096)  # MLA: 576 values per token
+    assert v3.kv_cache_by_kind["latent"] == 61 * 576 * 2 * 4096 == v3.kv_cache_bytes
+
+
+def test_kv_cache_bytes_is_vectorised():  # issue 15 calls it over arrays of batch and context
+    import numpy as np
+
+    got = kv_cache_bytes(32, 8, 128, np.array([1024, 8192]), np.array([[1], [4]]), "bf16",
+                         sliding_window=4096, sliding_layers=32)
+    assert got.shape == (2, 2) and got[1, 1] == 32 * 2 * 8 * 128 * 2 * 4096 * 4
+
+
+def test_sizes_print_in_gb_and_gib(cli):
+    r = cli("memory", "llama-2-7b", "--mode", "infer", "--gpu", "a100-80gb")
+    assert "GiB" in r.out and "GB" in r.out and "as the device reports it" in r.out
+    d = cli("memory", "llama-2-7b", "--gpu", "a100-80gb", "--reserve", "2GiB", "--json").json
+    assert d["reserve_bytes"] == 2 * 2**30 and d["usable_bytes"] == 81_920 * 2**20 - 2 * 2**30

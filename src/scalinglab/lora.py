@@ -12,7 +12,7 @@ the LM head, as PEFT's all-linear on per-expert linears).
 
 from dataclasses import dataclass
 
-from scalinglab.errors import InputError, unknown
+from scalinglab.errors import InputError
 
 ROLES = ("q", "k", "v", "o", "gate", "up", "down")
 
@@ -109,7 +109,7 @@ def select(shape, targets=None, experts: bool = True, moe: bool = False) -> list
                     *(x.name for x in every)})
     for t in targets:
         if not any(_matches(x, t) for x in every) and t not in ("all",):
-            raise unknown(f"LoRA target module for {shape.name}", t, valid)
+            raise InputError(f"{shape.name} has no LoRA target {t!r}; it has: {', '.join(valid)}")
     chosen = [lin for lin in linears(shape, moe) if any(_matches(lin, t) for t in targets)]
     return [lin for lin in chosen if experts or lin.where != "experts"]
 

@@ -21,6 +21,7 @@ Needs torch and transformers (the `hf` extra); imported inside the functions.
 """
 
 import contextlib
+import warnings
 from dataclasses import dataclass, field, replace
 
 # Tiny configs, one per family of the matrix (config.json fields; transformers' defaults for the
@@ -133,7 +134,10 @@ def build(case: Case, device: str = "cpu", seed: int = 0):
         # reentrant checkpointing saves each layer's inputs with save_for_backward, where the
         # saved-tensor hooks see them (the non-reentrant default keeps the same tensors alive
         # through a closure, out of the hooks' sight); the memory is the same
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
+        with warnings.catch_warnings():  # transformers 5 renames it; the old name keeps the kwargs
+            warnings.simplefilter("ignore", FutureWarning)
+            model.gradient_checkpointing_enable(
+                gradient_checkpointing_kwargs={"use_reentrant": True})
     return model
 
 
@@ -279,7 +283,8 @@ def kv_cache_bytes(case: Case, decode: int = 1, device: str = "cpu") -> int:
 
     model = build(replace(case, recompute="none"), device).eval()
     ids = _inputs(case, device)
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # past_key_values -> cache (transformers 5)
         out = model(input_ids=ids, use_cache=True)
         cache = out.past_key_values
         for _ in range(decode):

@@ -398,10 +398,10 @@ def _check(mode, n_gpus, tp, pp, batch, seq, overhead, reserve, attention, loss_
            lora_dropout):
     if mode not in MODES:
         raise unknown("mode", mode, MODES)
-    if attention not in ATTENTION:
-        raise unknown("attention implementation", attention, ATTENTION)
-    if loss_impl not in LOSS_IMPLS:
-        raise unknown("loss implementation", loss_impl, LOSS_IMPLS)
+    for what, v, valid in (("attention implementation", attention, ATTENTION),
+                           ("loss implementation", loss_impl, LOSS_IMPLS)):
+        if v not in valid:
+            raise InputError(f"unknown {what} {v!r}; use one of: {', '.join(valid)}")
     for what, v in (("--n-gpus", n_gpus), ("tensor parallel", tp), ("pipeline parallel", pp),
                     ("--batch", batch), ("--seq", seq)):
         if not np.all(np.asarray(v) >= 1):
