@@ -110,3 +110,20 @@ def test_lora_trainable_parameters_are_pefts_rule_on_the_real_modules(family, qu
     model = memcheck.build(case)
     e = estimate(_shape(case), "lora", "fp32", rank=8, overhead=0.0)
     assert e.trainable_params == _peft_rule(model, 8)
+
+
+def test_gpu_check_script_runs_the_same_matrix_on_cpu(capsys, quiet):
+    """scripts/gpu_memory_check.py shares memcheck's matrix and builders; without CUDA it prints
+    the saved-tensor table (the peak column needs a GPU)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "gpu_memory_check.py"
+    spec = importlib.util.spec_from_file_location("gpu_memory_check", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    assert mod.main(["--cpu", "--family", "gemma"]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| gemma")]
+    assert len(rows) == sum(c.family == "gemma" for c in memcheck.MATRIX)
+    assert all(0.9 <= float(r.split("|")[-2]) <= 1.1 for r in rows)

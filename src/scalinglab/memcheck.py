@@ -317,22 +317,24 @@ def _nbytes(tensors) -> int:
     return sum(seen.values())
 
 
-def train_step(case: Case, model=None, device: str = "cpu", steps: int = 1):
-    """One (or more) AdamW steps as the case's recipe runs them; returns (model, optimizer,
-    master copies or None). bf16: bf16 weights and gradients, fp32 master weights stepped by
-    AdamW (mixed precision, Micikevicius et al. 2018); fp32 and autocast: AdamW on fp32 weights."""
+def trainer(case: Case, device: str = "cpu"):
+    """(model, optimizer, master, step): step() runs one AdamW step as the case's recipe does.
+    bf16: bf16 weights and gradients, fp32 master weights stepped by AdamW (mixed precision,
+    Micikevicius et al. 2018); fp32 and autocast: AdamW on the fp32 weights."""
     import torch
 
-    model = model or build(case, device)
+    model = build(case, device)
     params = [p for p in model.parameters() if p.requires_grad]
     master = [p.detach().float().requires_grad_() for p in params] if case.precision == "bf16" else None
     opt = torch.optim.AdamW(master or params, lr=1e-4, fused=False, foreach=False)
     ids = _inputs(case, device)
-    for _ in range(steps):
+
+    def step():
         opt.zero_grad(set_to_none=True)
         with cuda_like_kernels(device), _autocast(case, device):
             loss = model(input_ids=ids, labels=ids).loss
         loss.backward()
+        del loss
         if master:
             for m, p in zip(master, params):
                 m.grad = p.grad.float()
@@ -342,13 +344,15 @@ def train_step(case: Case, model=None, device: str = "cpu", steps: int = 1):
                 for m, p in zip(master, params):
                     p.copy_(m)
                     m.grad = None
-    return model, opt, master
+
+    return model, opt, master, step
 
 
 def states_bytes(case: Case, device: str = "cpu") -> States:
     """Weights, gradients and AdamW states (m, v; the master copy for bf16) after one step.
     AdamW's per-tensor `step` counters (one 4-byte scalar per parameter tensor) are left out."""
-    model, opt, master = train_step(case, device=device)
+    model, opt, master, step = trainer(case, device)
+    step()
     params = list(model.parameters())
     n = sum(t.numel() for t in {p.untyped_storage().data_ptr(): p for p in params}.values())
     states = [s[k] for s in opt.state.values() for k in ("exp_avg", "exp_avg_sq")]
@@ -357,14 +361,15 @@ def states_bytes(case: Case, device: str = "cpu") -> States:
 
 
 def cuda_peak_bytes(case: Case) -> tuple[int, int]:
-    """(peak, baseline) of torch.cuda.max_memory_allocated over one training step after a warm-up
-    step (optimizer states allocated); baseline: what is allocated before the step."""
+    """(peak, before) of torch.cuda.max_memory_allocated over one training step, after a warm-up
+    step has allocated the optimizer states; `before`: what is allocated as the step starts."""
     import torch
 
-    model, opt, master = train_step(case, device="cuda", steps=1)
+    model, opt, master, step = trainer(case, "cuda")
+    step()
     torch.cuda.synchronize()
-    base = torch.cuda.memory_allocated()
+    before = torch.cuda.memory_allocated()
     torch.cuda.reset_peak_memory_stats()
-    train_step(case, model=model, device="cuda", steps=1)
+    step()
     torch.cuda.synchronize()
-    return torch.cuda.max_memory_allocated(), base
+    return torch.cuda.max_memory_allocated(), before
