@@ -117,6 +117,6 @@ def test_make_plan_arch_library():
     from scalinglab.plan import make_plan
 
     p = make_plan(n_tokens=15e12, arch="mixtral")
-    assert p.n_params == 12_879_925_248 and p.arch["total"] == 46_702_792_704
+    assert p.n_params == 12_879_925_248 and p.arch.total == 46_702_792_704
     assert p.derivation.startswith("N = mixtral-8x7b (exact)")
     assert any("MoE" in a for a in p.assumptions)

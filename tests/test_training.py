@@ -130,16 +130,16 @@ def test_implied_mfu_above_one_is_an_error():
 
 @given(st.floats(0.01, 1e3), st.sampled_from(["{}", "${}", "${}/h", " {} "]))
 def test_parse_price_forms(x, form):
-    from scalinglab.cli.hardware import parse_price
+    from scalinglab.units import parse_price  # moved from the CLI in issue 11
 
     assert parse_price(form.format(repr(x))) == pytest.approx(x)
 
 
 @given(st.integers(1, 10**6))
 def test_parse_n_gpus_forms(n):
-    from scalinglab.cli.hardware import parse_n_gpus
+    from scalinglab.units import parse_whole  # the one whole-number parser since issue 11
 
-    assert parse_n_gpus(f"{n:,}") == n and parse_n_gpus(str(n)) == n
+    assert parse_whole(f"{n:,}") == n and parse_whole(str(n)) == n
 
 def test_time_cli_gpt4_states_peak_and_mfu(cli):
     r = cli("time", "--params", "1.7T", "--tokens", "13T", "--gpu", "a100", "--n-gpus", "25,000",

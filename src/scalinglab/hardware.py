@@ -19,6 +19,7 @@ from pathlib import Path
 
 from scalinglab import precision
 from scalinglab.errors import InputError, unknown
+from scalinglab.results import Result, hidden, shown_as
 
 # The peak columns and byte widths come from the one precision table (precision.py).
 DTYPES = precision.PEAKS
@@ -35,13 +36,13 @@ def parse_dtype(name) -> str:
 
 
 @dataclass(frozen=True)
-class Accelerator:
+class Accelerator(Result):
     """One catalogue row. Peaks (dense) in FLOP/s per dtype; bytes, bytes/s, watts, SI units."""
 
     id: str
     name: str
     vendor: str
-    peaks: dict = field(repr=False)  # dtype -> dense FLOP/s, only the dtypes the chip runs
+    peaks: dict = field(repr=False, metadata={"json": False})  # dtype -> dense FLOP/s
     sparse_2to4: bool
     memory_bytes: int  # as the device reports it (nvidia-smi total MiB x 2^20)
     bandwidth: float  # bytes/s
@@ -49,13 +50,16 @@ class Accelerator:
     year: int
     source: str
     note: str = ""
-    aliases: tuple = ()
+    aliases: tuple = hidden(default=())
+
     memory_nominal_gb: float = 0.0  # the marketing size, decimal GB (80 for an 80 GB H100)
     memory_source: str = ""
     memory_confidence: str = "uncertain"
     interconnect: str = ""
     interconnect_bw: float | None = None  # bytes/s per chip, both directions added
     confidence: str = "uncertain"  # datasheet | secondary | uncertain
+
+    _derived = (("peak_flops", "dense_peaks"), "memory_gib")
 
     @property
     def memory_gib(self) -> float:
@@ -65,6 +69,11 @@ class Accelerator:
     def memory_label(self) -> str:
         """'80 GB nominal, 79.6 GiB reported': both sizes, units named."""
         return f"{self.memory_nominal_gb:g} GB nominal, {self.memory_gib:.1f} GiB reported"
+
+    @property
+    def dense_peaks(self) -> dict:
+        """Dense FLOP/s per dtype the chip runs, widest first (JSON: `peak_flops`)."""
+        return {d: self.peaks[d] for d in self.dtypes}
 
     @property
     def dtypes(self) -> tuple:
@@ -91,16 +100,6 @@ class Accelerator:
         p = precision.get_precision(dtype)
         return self.sparse_2to4 and p.sparse_peak and p.peak in self.peaks
 
-    def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "vendor": self.vendor,
-                "peak_flops": {d: self.peaks[d] for d in self.dtypes},
-                "sparse_2to4": self.sparse_2to4, "memory_bytes": self.memory_bytes,
-                "memory_nominal_gb": self.memory_nominal_gb, "memory_gib": self.memory_gib,
-                "memory_source": self.memory_source, "memory_confidence": self.memory_confidence,
-                "bandwidth": self.bandwidth, "tdp_w": self.tdp_w,
-                "interconnect": self.interconnect, "interconnect_bw": self.interconnect_bw,
-                "year": self.year, "confidence": self.confidence,
-                "source": self.source, "note": self.note}
 
 
 def _row(r: dict) -> Accelerator:
@@ -168,21 +167,26 @@ def runs(dtype: str) -> list:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Result):
     """Accelerator a over accelerator b: peak ratio per dtype both run, and memory, bandwidth."""
 
-    a: Accelerator
-    b: Accelerator
+    a: Accelerator = shown_as(lambda x: x.id)
+    b: Accelerator = shown_as(lambda x: x.id)
+
+    _derived = (("peak_ratio", "ratios"), "memory_ratio", "bandwidth_ratio")
 
     @property
     def ratios(self) -> dict:
         return {d: self.a.peaks[d] / self.b.peaks[d] for d in DTYPES
                 if d in self.a.peaks and d in self.b.peaks}
 
-    def to_dict(self) -> dict:
-        return {"a": self.a.id, "b": self.b.id, "peak_ratio": self.ratios,
-                "memory_ratio": self.a.memory_bytes / self.b.memory_bytes,
-                "bandwidth_ratio": self.a.bandwidth / self.b.bandwidth}
+    @property
+    def memory_ratio(self) -> float:
+        return self.a.memory_bytes / self.b.memory_bytes
+
+    @property
+    def bandwidth_ratio(self) -> float:
+        return self.a.bandwidth / self.b.bandwidth
 
 
 def compare(a, b) -> Comparison:
@@ -190,8 +194,47 @@ def compare(a, b) -> Comparison:
     return Comparison(get_accelerator(a), get_accelerator(b))
 
 
-def precision_table() -> list[dict]:
-    """One row per dtype: bytes per value, bit layout, which accelerators run it."""
-    return [{"dtype": p.name, "bytes": p.bytes, "bits": p.bits, "format": p.format,
-             "peak": p.peak, "trains": p.trains, "source": p.source,
-             "accelerators": runs(p.name) if p.peak else []} for p in precision.TABLE]
+def precision_table(accelerator=None) -> list[dict]:
+    """One row per dtype: bytes per value, bit layout, which accelerators run it; with an
+    accelerator, its dense and 2:4-sparse peaks for each."""
+    a = None if accelerator is None else get_accelerator(accelerator)
+    rows = []
+    for p in precision.TABLE:
+        row = {"dtype": p.name, "bytes": p.bytes, "bits": p.bits, "format": p.format,
+               "peak": p.peak, "trains": p.trains, "source": p.source,
+               "accelerators": runs(p.name) if p.peak else []}
+        if a is not None:
+            on = p.peak in a.peaks
+            row["peak_flops"] = a.peaks[p.peak] if on else None
+            row["sparse_peak_flops"] = a.peak_flops(p.name, sparse=True) if on and a.has_sparse(p.name) else None
+        rows.append(row)
+    return rows
+
+
+SORTS = {"memory": "memory_bytes", "bandwidth": "bandwidth", "year": "year"}
+VENDORS = ("NVIDIA", "AMD", "Google")
+
+
+def select(vendor=None, dtype=None, min_memory=None, sort=None) -> list:
+    """Catalogue rows of a vendor, with a peak for dtype, at least min_memory bytes, sorted by
+    a dtype's peak or by memory, bandwidth or year (largest first)."""
+    accs = list(ACCELERATORS.values())
+    if vendor is not None:
+        vendors = {a.vendor.lower(): a.vendor for a in accs}
+        if str(vendor).lower() not in vendors:
+            raise unknown("vendor", vendor, sorted(vendors.values()))
+        accs = [a for a in accs if a.vendor.lower() == str(vendor).lower()]
+    if dtype is not None:
+        peak = precision.get_precision(dtype).peak
+        accs = [a for a in accs if peak in a.peaks]
+    if min_memory is not None:
+        accs = [a for a in accs if a.memory_bytes >= min_memory]
+    if sort is not None:
+        attr = SORTS.get(str(sort).lower())
+        if attr is None:
+            try:
+                peak = precision.get_precision(sort).peak
+            except InputError:
+                raise unknown("sort key", sort, [*SORTS, *DTYPES]) from None
+        accs.sort(key=lambda a: getattr(a, attr) if attr else a.peaks.get(peak, 0.0), reverse=True)
+    return accs

@@ -142,7 +142,7 @@ def model_state_bytes(n_params, dtype="bf16", optimizer="adamw", zero=0, dp=1, t
 # --- models --------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Shape:
+class Shape(Result):
     """What memory needs to know of a model (sizes as in its config.json)."""
 
     name: str
@@ -183,9 +183,6 @@ class Shape:
     n_moe_layers: int = 0
     expert_params: float = 0.0       # all routed experts' parameters
     tied_embeddings: bool = False
-
-    def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 # --- the verdict ---------------------------------------------------------------------------------
@@ -548,6 +545,14 @@ def load_shape(arch) -> Shape:
     from scalinglab.architecture import load_spec
 
     return shape_from_spec(load_spec(arch))
+
+
+def estimate_for(arch, mode="train", dtype="bf16", *, gpu=None, **kw) -> MemoryEstimate:
+    """estimate() for a preset, config.json, spec or Shape, with the verdict on `gpu`."""
+    acc = None if gpu is None else get_accelerator(gpu)
+    return estimate(load_shape(arch), str(mode).lower(), dtype,
+                    gpu=None if acc is None else acc.name,
+                    gpu_memory_bytes=None if acc is None else acc.memory_bytes, **kw)
 
 
 def plan_memory(arch, gpu, n_gpus: int = 1, seq: int = 2048, **kw) -> MemoryEstimate:

@@ -13,6 +13,7 @@ from scalinglab.architecture.flops import flops_per_token
 from scalinglab.architecture.hf import spec_from_config
 from scalinglab.architecture.params import count_params
 from scalinglab.errors import InputError
+from scalinglab.results import Result, hidden
 
 INSTALL = ("--exact needs torch and transformers: install a CPU torch first "
            "(pip install torch==2.13.0 or --index-url https://download.pytorch.org/whl/cpu), "
@@ -74,32 +75,32 @@ def measure_flops(model, seq_len: int, batch: int = 1) -> float:
 
 
 @dataclass(frozen=True)
-class ExactCount:
+class ExactCount(Result):
     """transformers' numel and FlopCounterMode, next to the closed form."""
 
     name: str
     numel: int
     closed_form: int
-    flop_counter_per_token: float | None
-    closed_form_per_token: float | None
+    flop_counter_per_token: float | None = hidden()
+    closed_form_per_token: float | None = hidden()
     seq_len: int
     seconds: float
     versions: dict
-    flop_error: str = ""
+    flop_error: str | None = None
+
+    _derived = ("match", ("flop_counter_training_per_token", "flop_counter_per_token"),
+                ("closed_form_training_per_token", "closed_form_per_token"),
+                "closed_form_over_counter")
 
     @property
     def match(self) -> bool:
         return self.numel == self.closed_form
 
-    def to_dict(self) -> dict:
-        ratio = (self.closed_form_per_token / self.flop_counter_per_token
-                 if self.flop_counter_per_token else None)
-        return {"name": self.name, "numel": self.numel, "closed_form": self.closed_form,
-                "match": self.match, "seq_len": self.seq_len,
-                "flop_counter_training_per_token": self.flop_counter_per_token,
-                "closed_form_training_per_token": self.closed_form_per_token,
-                "closed_form_over_counter": ratio, "flop_error": self.flop_error or None,
-                "seconds": self.seconds, "versions": self.versions}
+    @property
+    def closed_form_over_counter(self) -> float | None:
+        if not self.flop_counter_per_token:
+            return None
+        return self.closed_form_per_token / self.flop_counter_per_token
 
 
 def exact_count(cfg: dict, name: str = "", seq_len: int = 256, flops: bool = True) -> ExactCount:
@@ -109,7 +110,7 @@ def exact_count(cfg: dict, name: str = "", seq_len: int = 256, flops: bool = Tru
     spec = spec_from_config(cfg, name=name)
     model = build_model(cfg)
     n = numel(model)
-    measured, closed, error = None, None, ""
+    measured, closed, error = None, None, None
     if flops:
         closed = flops_per_token(spec, "matmul", seq_len).training
         if spec.encoder_only:  # BERT: the pooler runs on one token per sequence

@@ -30,6 +30,7 @@ from scalinglab.architecture.params import attention_params, count_params, mlp_p
 from scalinglab.architecture.spec import TransformerSpec
 from scalinglab.compute import TrainingFlops
 from scalinglab.errors import InputError, unknown
+from scalinglab.results import Result, hidden
 
 CONVENTIONS = ("6N", "kaplan", "palm", "chinchilla", "megatron", "matmul")
 RECOMPUTE = ("none", "selective", "full")
@@ -86,17 +87,24 @@ def forward_terms(spec: TransformerSpec, seq_len=DEFAULT_SEQ_LEN) -> dict:
 
 
 @dataclass(frozen=True)
-class FlopCount:
+class FlopCount(Result):
     """Training FLOP per token of one architecture under one convention."""
 
     name: str
     convention: str
     seq_len: float
     n_params: float  # the N this convention counts
-    forward: float   # per token
-    backward: float  # per token
+    forward: float = hidden()   # per token
+    backward: float = hidden()  # per token
     recompute: str = "none"
-    recompute_extra: float = 0.0  # per token, hardware only
+    recompute_extra: float = hidden(default=0.0)  # per token, hardware only
+
+    _derived = ("formula", ("forward_per_token", "forward"), ("backward_per_token", "backward"),
+                ("training_per_token", "training"), ("hardware_per_token", "hardware"), "per_param")
+
+    @property
+    def formula(self) -> str:
+        return FORMULAS[self.convention]
 
     @property
     def training(self) -> float:
@@ -119,12 +127,6 @@ class FlopCount:
         return TrainingFlops(self.n_params, d, self.forward * d, self.backward * d,
                              convention=self.convention)
 
-    def to_dict(self) -> dict:
-        return {"name": self.name, "convention": self.convention, "formula": FORMULAS[self.convention],
-                "seq_len": self.seq_len, "n_params": self.n_params,
-                "forward_per_token": self.forward, "backward_per_token": self.backward,
-                "training_per_token": self.training, "hardware_per_token": self.hardware,
-                "recompute": self.recompute, "per_param": self.per_param}
 
 
 def flops_per_token(spec: TransformerSpec, convention: str = "megatron", seq_len=DEFAULT_SEQ_LEN,
@@ -161,19 +163,21 @@ def training_flops_arch(spec: TransformerSpec, n_tokens, convention: str = "mega
 
 
 @dataclass(frozen=True)
-class InferenceFlops:
+class InferenceFlops(Result):
     """Forward FLOP for a prompt of `context` tokens (prefill) and per generated token after it."""
 
     name: str
     context: float
-    prefill: float            # whole prompt, causal attention
-    decode_per_token: float   # one new token attending to `context` cached tokens
+    prefill: float = hidden()            # whole prompt, causal attention
+    decode_per_token: float = hidden()   # one new token attending to `context` cached tokens
     n_params: float
 
-    def to_dict(self) -> dict:
-        return {"name": self.name, "context": self.context, "prefill_flops": self.prefill,
-                "decode_flops_per_token": self.decode_per_token, "n_params": self.n_params,
-                "decode_per_param": self.decode_per_token / self.n_params}
+    _derived = (("prefill_flops", "prefill"), ("decode_flops_per_token", "decode_per_token"),
+                "decode_per_param")
+
+    @property
+    def decode_per_param(self) -> float:
+        return self.decode_per_token / self.n_params
 
 
 def inference_flops_arch(spec: TransformerSpec, context=DEFAULT_SEQ_LEN) -> InferenceFlops:

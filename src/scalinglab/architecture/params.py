@@ -7,12 +7,13 @@ reference implementation (Hugging Face transformers) allocates, shared weights c
 from dataclasses import dataclass
 
 from scalinglab.architecture.spec import TransformerSpec
+from scalinglab.results import Result
 
 PARTS = ("embeddings", "attention", "mlp", "experts", "shared_experts", "router", "norms", "head")
 
 
 @dataclass(frozen=True)
-class ParamCount:
+class ParamCount(Result):
     """Parameters of one model. `breakdown` sums to `total`; `active_breakdown` to `active`."""
 
     name: str
@@ -21,11 +22,6 @@ class ParamCount:
     non_embedding: int
     breakdown: dict
     active_breakdown: dict
-
-    def to_dict(self) -> dict:
-        return {"name": self.name, "total": self.total, "active": self.active,
-                "non_embedding": self.non_embedding, "breakdown": dict(self.breakdown),
-                "active_breakdown": dict(self.active_breakdown)}
 
 
 def norm_params(spec: TransformerSpec, width: int) -> int:

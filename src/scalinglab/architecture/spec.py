@@ -6,9 +6,10 @@ tied embeddings, learned or rotary positions, biases, LayerNorm or RMSNorm, QK-n
 (routed + shared experts, dense-first layers) and multi-head latent attention (MLA).
 """
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 
 from scalinglab.errors import InputError
+from scalinglab.results import Result
 
 NORMS = ("layernorm", "rmsnorm", "layernorm_nobias", "nonparametric")
 POSITIONS = ("rotary", "learned", "relative", "none")
@@ -17,7 +18,7 @@ QK_NORM = ("none", "head", "full", "per_head")
 
 
 @dataclass(frozen=True)
-class TransformerSpec:
+class TransformerSpec(Result):
     """A transformer's shape. Zero/None in the optional fields means 'absent' or 'the default'."""
 
     d_model: int
@@ -150,8 +151,3 @@ class TransformerSpec:
 
     def with_(self, **changes) -> "TransformerSpec":
         return replace(self, **changes)
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["dense_layers"], d["notes"] = list(self.dense_layers), list(self.notes)
-        return d

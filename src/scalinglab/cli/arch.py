@@ -7,10 +7,13 @@ import typer
 from scalinglab.architecture import TransformerSpec, count_params, load_spec
 from scalinglab.architecture.flops import (CONVENTIONS, DEFAULT_SEQ_LEN, FORMULAS, flops_per_token,
                                            inference_flops_arch)
-from scalinglab.cli import app
+from scalinglab.cli._common import verb_app
 from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
 from scalinglab.errors import InputError
-from scalinglab.units import format_count, format_flops, format_pf_days, format_sci, parse_number
+from scalinglab.units import (format_count, format_flops, format_pf_days, format_sci, parse_number,
+                              parse_whole)
+
+app = verb_app()
 
 ArchOpt = Annotated[Optional[str], typer.Option(
     "--arch", help="Architecture: a preset (see `scalinglab params --list`) or a config.json path.")]
@@ -47,10 +50,7 @@ def spec_from_flags(name: str | None, **flags) -> TransformerSpec:
 
 
 def _seq(text: str, what: str = "--seq-len") -> int:
-    v = parse_number(text, what)
-    if v != int(v):
-        raise InputError(f"{what}: {text!r} must be a whole number of tokens")
-    return int(v)
+    return parse_whole(text, what)
 
 
 def arch_assumptions(spec: TransformerSpec, seq_len: int) -> list[str]:
@@ -206,6 +206,7 @@ def _list(json: bool):
 
     rows = [{"name": n, "total": (c := count_params(s)).total, "active": c.active,
              "non_embedding": c.non_embedding, "source": s.source} for n, s in PRESETS.items()]
+
     if json:
         return print_json({"presets": rows})
     console.print(table(None, "preset", "total", "active", "non-embedding", rows=[

@@ -4,29 +4,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalinglab.cli import app
+from scalinglab.cli._common import verb_app
 from scalinglab.cli._common import Json, assumptions, console, print_json, table
 from scalinglab.errors import InputError
-from scalinglab.memory import (LORA_TARGETS, MemoryEstimate, RESERVE_BYTES, estimate,
-                               load_shape)
-from scalinglab.units import format_bytes, format_gib, parse_bytes, parse_number
+from scalinglab.memory import LORA_TARGETS, MemoryEstimate, RESERVE_BYTES, estimate_for
+from scalinglab.units import format_bytes, format_gib, parse_size, parse_whole
 
-
-def _count(text, what: str) -> int:
-    v = parse_number(text, what)
-    if v != int(v):
-        raise InputError(f"{what}: {text!r} must be a whole number")
-    return int(v)
-
-
-def gpu_memory(gpu: Optional[str]) -> tuple[Optional[str], Optional[float]]:
-    """(catalogue name, memory bytes) of --gpu, or (None, None)."""
-    if gpu is None:
-        return None, None
-    from scalinglab.hardware import get_accelerator
-
-    a = get_accelerator(gpu)
-    return a.name, a.memory_bytes
+app = verb_app()
 
 
 def size(n: float) -> str:
@@ -102,19 +86,17 @@ def memory_cmd(
     json: Json = False,
 ):
     """Memory per GPU: weights, gradients, optimizer, activations, KV cache; fits? fewest GPUs?"""
-    gpu_name, gpu_bytes = gpu_memory(gpu)
-    e = estimate(load_shape(arch), mode.lower(), dtype, gpu=gpu_name, gpu_memory_bytes=gpu_bytes,
-                 n_gpus=_count(n_gpus, "--n-gpus"), zero=zero, tp=tp, pp=pp,
-                 batch=_count(batch, "--batch"), seq=_count(seq, "--seq"),
-                 context=_count(context, "--context") if context is not None else None,
+    e = estimate_for(arch, mode, dtype, gpu=gpu, n_gpus=parse_whole(n_gpus, "--n-gpus"), zero=zero, tp=tp, pp=pp,
+                 batch=parse_whole(batch, "--batch"), seq=parse_whole(seq, "--seq"),
+                 context=parse_whole(context, "--context") if context is not None else None,
                  optimizer=optimizer, recompute=recompute, rank=rank,
                  targets=tuple(t.strip() for t in (targets or "").split(",") if t.strip()),
                  kv_dtype=kv_dtype, dropout=dropout, attention=attention.lower(),
                  autocast=autocast, loss_impl=loss_impl.lower(), lora_dropout=lora_dropout,
                  lora_experts=lora_experts, overhead=overhead,
-                 reserve=None if reserve is None else parse_bytes(reserve, "--reserve"))
+                 reserve=None if reserve is None else parse_size(reserve, "--reserve"))
     if json:
-        return print_json(e.to_dict())
+        return print_json(e)
     total = e.per_gpu_bytes
     base = "nf4 base, 16-bit embeddings and head" if e.mode == "qlora" else dtype
     console.print(f"[bold]{e.model}[/bold], {e.mode}, {base}: weights "
@@ -143,5 +125,6 @@ def memory_summary(e: MemoryEstimate) -> None:
     console.print("  " + verdict(e), markup=False)
     console.print("  " + ", ".join(f"{k} {size(v)}" for k, v in e.breakdown.items()),
                   markup=False)
+
     for line in e.assumptions:
         console.print(f"  - {line}", markup=False)
