@@ -79,7 +79,7 @@ def test_korthikanti_table2_is_megatrons_gpt_layer():  # Korthikanti et al. 2022
     """The itemisation reproduces the paper's GPT layer (LayerNorm, eager softmax in 16-bit with
     dropout, 4h GELU MLP, dropout on both residuals): s b h (34 + 5 a s / h), plus the fp32 mean
     and rstd of its two LayerNorms (8 bytes per token each) that the paper neglects."""
-    s, b, h, a, t = 2048, 1, 12288, 96, 8  # GPT-3 175B: 5as/h = 80
+    s, b, h, a = 2048, 1, 12288, 96  # GPT-3 175B: 5as/h = 80
     gpt = Shape("gpt-3", 175e9, 96, h, a, a, h // a, 51200, 4 * h, gated_mlp=False,
                 model_type="gpt2", norm="layernorm", activation="gelu", dropout=0.1,
                 attention_dropout=0.1, positions="learned")

@@ -23,7 +23,7 @@ from scalinglab import activations as act
 from scalinglab import precision
 from scalinglab.errors import InputError, unknown
 from scalinglab.hardware import get_accelerator
-from scalinglab.lora import ROLES as LORA_TARGETS, lora_params, select as lora_select
+from scalinglab.lora import ROLES as LORA_TARGETS, lora_params, select as lora_select  # noqa: F401
 from scalinglab.results import Result
 from scalinglab.validate import out
 
@@ -278,9 +278,10 @@ def _adapter_states(shape: Shape, mode, dtype, optimizer, zero, dp, tp, pp, rank
             f"({dtype}); paged optimizer (NVIDIA unified memory pages its states to the CPU "
             "under memory spikes, QLoRA Sec. 3): counted here on the GPU") if mode == "qlora" \
         else f" in {dtype}"
-    where = ", ".join(sorted({lin.name for k in (False, True) if k or shape.n_moe_layers < shape.n_layers
-                              for lin in lora_select(shape, targets, experts, k)
-                              if k <= bool(shape.n_moe_layers)}))
+    kinds = [k for k, n in ((False, shape.n_layers - shape.n_moe_layers),
+                            (True, shape.n_moe_layers)) if n]
+    where = ", ".join(sorted({lin.name for k in kinds
+                              for lin in lora_select(shape, targets, experts, k)}))
     note = (f"LoRA rank {rank} on {where} (PEFT's r (d_in + d_out) per linear"
             + ("" if not shape.n_moe_layers else ", every routed expert" if experts
                else ", routed experts left out") + f"): {trainable:,.0f} trainable parameters, "

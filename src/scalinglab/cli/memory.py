@@ -6,7 +6,6 @@ import typer
 
 from scalinglab.cli._common import verb_app
 from scalinglab.cli._common import Json, assumptions, console, print_json, table
-from scalinglab.errors import InputError
 from scalinglab.memory import LORA_TARGETS, MemoryEstimate, RESERVE_BYTES, estimate_for
 from scalinglab.units import format_bytes, format_gib, parse_size, parse_whole
 
