@@ -151,6 +151,28 @@ def parse_list(text, parse, what: str = "list") -> list:
     return [parse(t, what) for t in items]
 
 
+_SIZE_UNITS = {"b": 1.0, "byte": 1.0, "bytes": 1.0, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+               "kib": 2.0**10, "mib": 2.0**20, "gib": 2.0**30, "tib": 2.0**40}
+
+
+def parse_size(text, what: str = "size") -> float:
+    """A size in bytes, zero or more: '1343MiB', '1.5 GB' (decimal), '2GiB' (binary), '0', '512'."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value, unit = float(text), ""
+    else:
+        m = re.match(r"^\s*([+-]?[0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([a-z]*)\s*$", str(text), re.I)
+        if not m:
+            raise InputError(f"{what}: cannot read {text!r} as a size (try 1343MiB, 1.5GB, 2GiB)")
+        value, unit = float(m.group(1)), m.group(2).lower()
+    if unit and unit not in _SIZE_UNITS:
+        raise InputError(f"{what}: unknown unit {unit!r} in {text!r} (use B, kB, MB, GB, TB, "
+                         "KiB, MiB, GiB, TiB)")
+    value *= _SIZE_UNITS.get(unit, 1.0)
+    if not math.isfinite(value) or value < 0:
+        raise InputError(f"{what}: {text!r} must be zero or a positive size")
+    return value
+
+
 # --- formatting -------------------------------------------------------------------------------
 
 def format_count(x: float, digits: int = 3) -> str:
@@ -198,6 +220,11 @@ def format_bytes(n: float, digits: int = 3) -> str:
         if abs(n) >= scale:
             return f"{n / scale:.{_decimals(n / scale, digits)}f} {unit}"
     return f"{n:.0f} B"
+
+
+def format_gib(n: float) -> str:
+    """Binary units, as nvidia-smi and torch report device memory: 51539607552 -> '48.00 GiB'."""
+    return f"{float(n) / 2**30:.2f} GiB"
 
 
 def format_duration(seconds: float) -> str:
