@@ -12,8 +12,8 @@ Sources (each row names one):
   first-token latency): "LLaMA 7B/70B" are Llama-2-7b/70b (its methodology section); H100 builds
   with --enable_fp8 --fp8_kv_cache, A100 in FP16; throughput = output tokens/s per GPU of a static
   batch of the stated size, prefill included (gptSessionBenchmark).
-Tensor-parallel rows give the NVLink bandwidth per direction (A100 SXM 300 GB/s, H100 SXM 450 GB/s,
-half the datasheets' both-directions 600 / 900 GB/s).
+Tensor-parallel rows use the catalogue's NVLink bandwidth (A100 SXM 600 GB/s, H100 SXM 900 GB/s,
+both directions added: 300 and 450 GB/s per direction).
 """
 
 import sys
@@ -26,7 +26,6 @@ from scalinglab import inference  # noqa: E402
 GPT_FAST = "gpt-fast README"
 TRT = "TRT-LLM v0.6.1 performance.md"
 TRT_LAT = "TRT-LLM v0.5 performance.md (latency)"
-LINK = {"a100": 300e9, "h100": 450e9}
 
 # (source, model, gpu, n_gpus, weights, compute dtype, kv dtype, batch, prompt, output,
 #  measured metric, measured value)
@@ -62,9 +61,8 @@ def compare() -> list[dict]:
     """One dict per published row: its setup, the estimate, the measurement, their ratio."""
     out = []
     for src, model, gpu, n, w, cd, kv, b, p, o, metric, measured in PUBLISHED:
-        kw = {"interconnect": LINK[gpu]} if n > 1 else {}
         e = inference.estimate(model, gpu, n, w, kv, batch=[b], prompt=p, output=o,
-                               compute_dtype=cd, **kw)
+                               compute_dtype=cd)
         r = e.rows[0]
         est = r[metric]
         out.append({"source": src, "model": model, "gpu": gpu, "n_gpus": n, "weights": w,

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from conftest import assert_one_line_error
-from scalinglab import inference, memory
+from conftest import assert_one_line_error, heavy_imports_after
+from scalinglab import inference
+from scalinglab.hardware import get_accelerator
+from scalinglab.memory import estimate as memory_estimate, load_shape
 from scalinglab.errors import InputError
 from scalinglab.units import parse_duration, parse_list, parse_number
 
@@ -128,10 +130,16 @@ def test_memory_check_is_memory_py_inference_memory():
     for n, b in ((1, 1), (1, 24), (2, 64)):
         e = inference.estimate("llama-3-8b", "a100", n_gpus=n, batch=[b], prompt=1000, output=24,
                                interconnect=300e9)
-        m = memory.estimate(memory.load_shape("llama-3-8b"), "infer", "bf16", n_gpus=n, batch=b,
-                            context=1024, kv_dtype="bf16")
+        m = memory_estimate(load_shape("llama-3-8b"), "infer", "bf16", n_gpus=n, batch=b,
+                            context=1024, kv_dtype="bf16",
+                            gpu_memory_bytes=get_accelerator("a100").memory_bytes)
         assert e.rows[0]["memory_per_gpu_bytes"] == pytest.approx(m.per_gpu_bytes)
-        assert e.rows[0]["fits"] == (m.per_gpu_bytes <= 80e9)
+        assert e.rows[0]["fits"] == m.fits
+    # the largest fitting batch is the last that memory.py says fits
+    e = inference.estimate("llama-3-8b", "a100", prompt=1000, output=24)
+    for b, ok in ((e.max_fit_batch, True), (e.max_fit_batch + 1, False)):
+        assert memory_estimate(load_shape("llama-3-8b"), "infer", "bf16", batch=b, context=1024,
+                               gpu_memory_bytes=get_accelerator("a100").memory_bytes).fits is ok
 
 
 def test_decode_step_is_vectorised_over_batch_and_context():
@@ -203,7 +211,7 @@ def test_no_batch_meets_is_an_answer_not_an_error(cli):
     ["--batch", "0"], ["--batch", "1,x"], ["--batch", ""], ["--weights", "fp8"],
     ["--weights", "nope"], ["--kv-dtype", "nope"], ["--max-tpot", "abc"], ["--max-tpot", "0ms"],
     ["--prompt", "0"], ["--output", "1.5"], ["--compute-efficiency", "0"],
-    ["--bandwidth-efficiency", "150%"], ["--n-gpus", "3"], ["--n-gpus", "2"], ["--price", "-1"],
+    ["--bandwidth-efficiency", "150%"], ["--n-gpus", "3"], ["--price", "-1"],
 ])
 def test_bad_infer_input_is_one_line(cli, args):
     assert_one_line_error(cli("infer", "llama-2-7b", "--gpu", "a100", *args))
@@ -246,7 +254,7 @@ def test_parse_duration_reads_its_units(x, unit):
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.integers(1, 10 ** 6), min_size=1, max_size=8))
 def test_parse_list_round_trips(values):
-    assert parse_list(",".join(map(str, values)), parse_number) == tuple(map(float, values))
+    assert parse_list(",".join(map(str, values)), parse_number) == list(map(float, values))
 
 
 @pytest.mark.parametrize("bad", ["5m", "abc", "-1ms", "0", "", "1e400s", "nan"])
@@ -277,3 +285,16 @@ def test_published_serving_numbers_against_the_roofline():
     assert all(0.9 < x < 4.5 for x in decode), decode
     ttft = [r["ratio"] for r in rows if r["metric"] == "ttft_s"]
     assert all(0.4 < x < 1.1 for x in ttft), ttft
+
+
+def test_infer_imports_no_heavy_module():
+    assert heavy_imports_after("infer", "mixtral-8x7b", "--gpu", "h100", "--n-gpus", "2") == []
+
+
+def test_api_infer_is_the_cli_json(cli):
+    import scalinglab as sl
+
+    e = sl.infer("llama-3-8b", "h100", batch="1,32", prompt="1K", max_tpot="30ms", price="$2")
+    r = cli("infer", "llama-3-8b", "--gpu", "h100", "--batch", "1,32", "--prompt", "1K",
+            "--max-tpot", "30ms", "--price", "$2", "--json")
+    assert r.out.strip() == e.to_json()

@@ -23,15 +23,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scalinglab import memory, precision, validate
+from scalinglab import precision, validate
 from scalinglab.architecture import count_params, load_spec
 from scalinglab.architecture.flops import inference_flops_arch
 from scalinglab.architecture.spec import TransformerSpec
 from scalinglab.errors import InputError
 from scalinglab.hardware import get_accelerator
+from scalinglab.memory import (OVERHEAD_FRACTION, MemoryEstimate, Shape, shape_from_spec,
+                               weight_bytes)
+from scalinglab.memory import estimate as memory_estimate
 from scalinglab.results import Result, hidden
 from scalinglab.training import DEFAULT_PUE
-from scalinglab.units import format_bytes, format_count
+from scalinglab.units import format_bytes, format_count, format_gib
 
 # Share of the peak FLOP/s a serving stack achieves: 76% MFU "during large-batch-size processing
 # of input tokens" (Pope et al. 2022, 'Efficiently Scaling Transformer Inference',
@@ -92,11 +95,12 @@ class Setup(Result):
     allreduce_latency_s: float
     weights_bytes: float          # every parameter (all experts), whole model
     weights_per_gpu_bytes: float  # memory.py's per-GPU weights
-    kv_bytes_per_token: float     # per sequence and GPU (memory.py)
-    memory_capacity_bytes: float  # per GPU
+    memory_capacity_bytes: float  # per GPU, as the device reports it
+    usable_bytes: float           # less memory.py's reserve for the CUDA context
     overhead: float               # memory.py's overhead fraction
     tdp_w: float | None
     spec: TransformerSpec = hidden()
+    shape: Shape = hidden()
     dense_read_params: float = hidden(default=0.0)  # read once per forward pass (no experts)
     expert_params: float = hidden(default=0.0)      # one routed expert of one layer
     notes: tuple = hidden(default=())
@@ -126,16 +130,24 @@ class Setup(Result):
         per = self.allreduce_latency_s + 2 * (n - 1) / n * size / self.link_bandwidth
         return ALLREDUCES_PER_LAYER * self.spec.n_layers * per
 
-    def memory_per_gpu(self, batch, tokens):
-        """Bytes per GPU holding the weights and the KV cache of batch x tokens (memory.py's
-        terms plus its overhead fraction)."""
-        kv = np.asarray(batch, dtype=float) * np.asarray(tokens, dtype=float) * self.kv_bytes_per_token
-        return (self.weights_per_gpu_bytes + kv) * (1 + self.overhead)
+    def memory_at(self, batch, tokens) -> MemoryEstimate:
+        """memory.py's inference estimate on this GPU: weights + KV cache of batch sequences of
+        `tokens` tokens per GPU (batch an array: per_gpu_bytes and fits are arrays)."""
+        return memory_estimate(self.shape, "infer", self.weights, gpu=self.gpu,
+                               gpu_memory_bytes=self.memory_capacity_bytes, n_gpus=self.n_gpus,
+                               batch=batch, context=tokens, kv_dtype=self.kv_dtype)
+
+    def kv_bytes(self, batch, context):
+        """The KV cache one GPU holds for batch sequences of `context` tokens (memory.py: kv heads
+        split over tensor ranks, sliding-window layers capped, MLA latents)."""
+        one = memory_estimate(self.shape, "infer", self.weights, n_gpus=self.n_gpus, batch=1,
+                              context=context, kv_dtype=self.kv_dtype, overhead=0.0)
+        return np.asarray(batch, dtype=float) * one.breakdown["kv_cache"]
 
     def largest_fitting_batch(self, tokens) -> int:
         """The most sequences of `tokens` tokens whose KV cache fits beside the weights."""
-        room = self.memory_capacity_bytes / (1 + self.overhead) - self.weights_per_gpu_bytes
-        return max(int(room // (tokens * self.kv_bytes_per_token)), 0)
+        room = self.usable_bytes / (1 + self.overhead) - self.weights_per_gpu_bytes
+        return max(int(room // float(self.kv_bytes(1, tokens))), 0)
 
 
 @dataclass(frozen=True)
@@ -178,7 +190,7 @@ def decode_step(s: Setup, batch, context) -> Step:
     b = np.asarray(batch, dtype=float)
     t = np.asarray(context, dtype=float)
     per_token = inference_flops_arch(s.spec, t).decode_per_token
-    return _step(s, b * per_token, s.weights_read_bytes(b), b * t * s.kv_bytes_per_token, b)
+    return _step(s, b * per_token, s.weights_read_bytes(b), s.kv_bytes(b, t), b)
 
 
 def prefill(s: Setup, batch, prompt) -> Step:
@@ -186,7 +198,7 @@ def prefill(s: Setup, batch, prompt) -> Step:
     b = np.asarray(batch, dtype=float)
     p = np.asarray(prompt, dtype=float)
     return _step(s, b * inference_flops_arch(s.spec, p).prefill, s.weights_read_bytes(b * p),
-                 b * p * s.kv_bytes_per_token, b * p)
+                 s.kv_bytes(b, p), b * p)
 
 
 # --- the setup ---------------------------------------------------------------------------------
@@ -239,8 +251,10 @@ def setup(arch, gpu, n_gpus=1, weights="bf16", kv_dtype=None, compute_dtype=None
     cd = precision.canonical(compute_dtype) if compute_dtype is not None else (w.peak or "bf16")
     peak = _peak(acc, cd, w.name)
     link, link_src = _link(acc, n, interconnect)
-    shape = memory.shape_from_spec(spec)
-    one = memory.estimate(shape, "infer", w.name, n_gpus=n, batch=1, context=1, kv_dtype=kv.name)
+    shape = shape_from_spec(spec)
+    one = memory_estimate(shape, "infer", w.name, gpu=acc.name,
+                          gpu_memory_bytes=acc.memory_bytes, n_gpus=n, batch=1, context=1,
+                          kv_dtype=kv.name)
     c = count_params(spec)
     lookup = c.breakdown["embeddings"] - (spec.vocab_size * spec.d_model
                                           if spec.tied_embeddings else 0)
@@ -251,12 +265,12 @@ def setup(arch, gpu, n_gpus=1, weights="bf16", kv_dtype=None, compute_dtype=None
                  weight_bits=w.bits, kv_dtype=kv.name, compute_dtype=cd, peak_flops=peak,
                  bandwidth=acc.bandwidth, link_bandwidth=link, compute_efficiency=ce,
                  bandwidth_efficiency=be, allreduce_latency_s=lat,
-                 weights_bytes=float(memory.weight_bytes(c.total, w.name)),
-                 weights_per_gpu_bytes=one.breakdown["weights"],
-                 kv_bytes_per_token=sum(v for k, v in one.breakdown.items()
-                                        if k.startswith("kv")),
-                 memory_capacity_bytes=float(acc.memory_bytes), overhead=memory.OVERHEAD_FRACTION,
-                 tdp_w=acc.tdp_w, spec=spec, dense_read_params=float(c.total - experts - lookup),
+                 weights_bytes=float(weight_bytes(c.total, w.name)),
+                 weights_per_gpu_bytes=float(one.breakdown["weights"]),
+                 memory_capacity_bytes=float(acc.memory_bytes),
+                 usable_bytes=float(one.usable_bytes), overhead=OVERHEAD_FRACTION,
+                 tdp_w=acc.tdp_w, spec=spec, shape=shape,
+                 dense_read_params=float(c.total - experts - lookup),
                  expert_params=float(per_expert), notes=notes)
 
 
@@ -268,7 +282,7 @@ def _notes(spec, acc, n, w, kv, cd, peak, ce, be, link, link_src, lat, asked) ->
         "FLOP from architecture/flops.py inference counts (prefill: 2 W per token + causal "
         "attention, the head on every prompt token; decode: 2 W + attention over the context)",
         f"{acc.name}: {cd} peak {peak / 1e12:,.1f} TFLOP/s dense, {acc.bandwidth / 1e12:.3g} TB/s "
-        f"memory bandwidth, {format_bytes(acc.memory_bytes)} per GPU (catalogue: {acc.source})",
+        f"memory bandwidth, {format_gib(acc.memory_bytes)} per GPU (catalogue: {acc.source})",
         f"efficiency: {ce:.3g} of peak FLOP/s (default {DEFAULT_COMPUTE_EFFICIENCY}: prefill MFU, "
         f"Pope et al. 2022) and {be:.3g} of bandwidth (default {DEFAULT_BANDWIDTH_EFFICIENCY:.3f}"
         " = 1700 / 2039 GB/s achieved on A100, gpt-fast README); change with "
@@ -298,7 +312,8 @@ def _notes(spec, acc, n, w, kv, cd, peak, ce, be, link, link_src, lat, asked) ->
                      f"{lat * 1e6:g} us latency each (default {DEFAULT_ALLREDUCE_LATENCY * 1e6:g}"
                      " us: NVIDIA/nccl#1259, 2 x H100 NVLink)")
     notes.append(f"memory: memory.py weights + KV cache for batch x (P + O) tokens + "
-                 f"{memory.OVERHEAD_FRACTION:.0%} overhead, against {format_bytes(acc.memory_bytes)}")
+                 f"{OVERHEAD_FRACTION:.0%} overhead, against the {format_gib(acc.memory_bytes)} "
+                 "the device reports less memory.py's reserve for the CUDA context")
     return tuple(notes)
 
 
@@ -354,7 +369,8 @@ def curves(s: Setup, batch, prompt: int, output: int, price=None) -> dict:
     tps = b * output / request
     hours_per_token = n * tpot / b / 3600  # GPU-hours per output token in decode
     in_hours = n * ttft / (b * prompt) / 3600
-    mem = s.memory_per_gpu(b, prompt + output)
+    m = s.memory_at(b, prompt + output)
+    mem = np.asarray(m.per_gpu_bytes, dtype=float) * np.ones_like(b)
     power = None if s.tdp_w is None else s.tdp_w * DEFAULT_PUE / 1000  # kW per GPU
     mean = lambda x: x.mean(axis=-1)  # noqa: E731
     return {
@@ -366,7 +382,7 @@ def curves(s: Setup, batch, prompt: int, output: int, price=None) -> dict:
         "usd_per_million_output_tokens": None if price is None else price * hours_per_token * 1e6,
         "usd_per_million_input_tokens": None if price is None else price * in_hours * 1e6,
         "kwh_per_million_output_tokens": None if power is None else power * hours_per_token * 1e6,
-        "fits": mem <= s.memory_capacity_bytes, "memory_per_gpu_bytes": mem,
+        "fits": np.asarray(m.fits) & np.ones_like(b, dtype=bool), "memory_per_gpu_bytes": mem,
         "weights_read_bytes": s.weights_read_bytes(b),
         "experts_touched": (experts_touched(s.spec.n_experts, s.spec.top_k, b) if s.is_moe
                             else None),
@@ -426,7 +442,7 @@ class InferenceEstimate(Result):
         target = f"{self.max_tpot_s * 1e3:g} ms"
         if self.max_fit_batch < 1:
             return (f"no batch fits: one sequence of {self.prompt + self.output:,} tokens needs "
-                    f"more than {format_bytes(self.setup.memory_capacity_bytes)} per GPU")
+                    f"more than the {format_bytes(self.setup.usable_bytes)} usable per GPU")
         if not self.max_tpot_batch:
             return (f"no batch meets {target}: batch 1 already takes "
                     f"{self.tpot_at_batch_1_s * 1e3:.3g} ms per output token")
@@ -520,7 +536,7 @@ def serving_cost(arch, gpu, tokens, price=None, weights="bf16", prompt=DEFAULT_P
     """For `plan --inference-tokens T`: None when no tensor-parallel degree holds one sequence."""
     spec = load_spec(arch)
     acc = get_accelerator(gpu)
-    need = memory.estimate(memory.shape_from_spec(spec), "infer", weights, n_gpus=1, batch=1,
+    need = memory_estimate(shape_from_spec(spec), "infer", weights, n_gpus=1, batch=1,
                            context=prompt + output, gpu_memory_bytes=acc.memory_bytes).min_gpus
     if need is None:
         return None

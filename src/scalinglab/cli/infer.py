@@ -4,21 +4,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalinglab.cli import app
-from scalinglab.cli._common import Json, assumptions, console, print_json, table
-from scalinglab.cli.hardware import parse_price
-from scalinglab.units import (format_bytes, parse_duration, parse_fraction, parse_list,
-                              parse_number)
+from scalinglab.cli._common import Json, assumptions, console, print_json, table, verb_app
+from scalinglab.units import format_bytes
 
-
-def whole(text, what: str) -> int:
-    from scalinglab.validate import whole as check
-
-    return check(parse_number(text, what), what)
-
-
-def optional(parse, text, what):
-    return None if text is None else parse(text, what)
+app = verb_app()
 
 
 def ms(seconds) -> str:
@@ -67,28 +56,15 @@ def infer_cmd(
 ):
     """Serving speed and cost: TTFT, TPOT, tokens/s per sequence and per GPU, the bound, memory,
     $ per million tokens, over batch sizes."""
-    from scalinglab import inference
-    from scalinglab.errors import InputError
+    from scalinglab import api
 
-    if gpu is None:
-        raise InputError("give --gpu (see `scalinglab gpus`)")
-    options = {k: v for k, v in dict(
-        compute_efficiency=optional(parse_fraction, compute_efficiency, "--compute-efficiency"),
-        bandwidth_efficiency=optional(parse_fraction, bandwidth_efficiency,
-                                      "--bandwidth-efficiency"),
-        interconnect=optional(parse_number, interconnect, "--interconnect (GB/s)"),
-        allreduce_latency=optional(parse_duration, allreduce_latency, "--allreduce-latency"),
-    ).items() if v is not None}
-    if "interconnect" in options:
-        options["interconnect"] *= 1e9
-    e = inference.estimate(
-        arch, gpu, whole(n_gpus, "--n-gpus"), weights, kv_dtype,
-        batch=parse_list(batch, whole, "--batch"), prompt=whole(prompt, "--prompt"),
-        output=whole(output, "--output"), price=parse_price(price),
-        max_tpot=optional(parse_duration, max_tpot, "--max-tpot"),
-        compute_dtype=compute_dtype, **options)
+    e = api.infer(arch, gpu, n_gpus, weights, kv_dtype, batch=batch, prompt=prompt, output=output,
+                  price=price, max_tpot=max_tpot, compute_dtype=compute_dtype,
+                  compute_efficiency=compute_efficiency,
+                  bandwidth_efficiency=bandwidth_efficiency, interconnect=interconnect,
+                  allreduce_latency=allreduce_latency)
     if json:
-        return print_json(e.to_dict())
+        return print_json(e)
     show(e)
 
 
