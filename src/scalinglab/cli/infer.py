@@ -108,6 +108,9 @@ def summary(e) -> list[str]:
     lines.append(f"memory: at most {e.max_fit_batch:,} sequences of {e.prompt + e.output:,} "
                  f"tokens fit on {s.n_gpus} x {s.gpu}" if e.max_fit_batch else
                  f"memory: not even one sequence of {e.prompt + e.output:,} tokens fits")
+    if e.rows[0]["kwh_per_million_output_tokens"] is not None:
+        lines.append("energy per million output tokens (TDP x PUE): " + ", ".join(
+            f"batch {r['batch']:,}: {r['kwh_per_million_output_tokens']:.3g} kWh" for r in e.rows))
     if e.verdict:
         lines.append(f"--max-tpot: {e.verdict}")
     return lines
