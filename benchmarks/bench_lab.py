@@ -25,7 +25,8 @@ torch = require_torch()
 
 from scalinglab.lab import device, ladder  # noqa: E402
 from scalinglab.lab.model import GPT  # noqa: E402
-from scalinglab.lab.train import _optimizer, _step, memory_estimate, train_rung  # noqa: E402
+from scalinglab.lab.train import (_optimizer, _step, comparable, memory_estimate,  # noqa: E402
+                                  train_rung)
 
 
 def throughput(rung, rounds: int, seconds: float, threads: int) -> dict:
@@ -102,18 +103,18 @@ def main() -> None:
         res = train_rung(replace(short, steps=lad.rules.min_steps), d, peak_flops=t["peak"],
                          threads=a.threads)
     est = memory_estimate(big, "fp32")
-    print(f"  memory of one step: measured {res.memory_bytes / 1e6:.2f} MB, estimate "
-          f"{res.memory_estimate_bytes / 1e6:.2f} MB, ratio {res.memory_ratio:.3f}")
-    for k in res.memory:
-        print(f"    {k:12s} measured {res.memory[k] / 1e6:8.3f} MB  estimate "
-              f"{est.get(k, 0) / 1e6:8.3f} MB")
-    act = res.memory["activations"] + res.memory["logits"]
-    print(f"  activations + logits at 4 bytes (what fp32 keeps) over the estimate's: "
-          f"{act / (est['activations'] * 2 + est['logits']):.3f}")
+    print(f"  memory of one step: measured {res.memory_bytes / 1e6:.2f} MB (saved tensors + "
+          f"states), estimate {comparable(est, False) / 1e6:.2f} MB, ratio "
+          f"{res.memory_bytes / comparable(est, False):.4f} (target within 10%)")
+    for k in est:
+        print(f"    {k:12s} measured {res.memory.get(k, 0) / 1e6:8.3f} MB  estimate "
+              f"{est[k] / 1e6:8.3f} MB" + ("  (backward transient: not a saved tensor)"
+                                           if k == "loss_peak" else ""))
     if a.runs:
         ladder_report(a.runs)
     print(json.dumps({"peak_flops": t["peak"], "train_flops": t["train"],
-                      "ratio": t["train"] / t["peak"], "memory_ratio": res.memory_ratio}))
+                      "ratio": t["train"] / t["peak"],
+                      "memory_ratio": res.memory_bytes / comparable(est, False)}))
 
 
 if __name__ == "__main__":
