@@ -9,8 +9,8 @@ did not see.
   `n_boot` bootstrap resamples (fit/bootstrap.py); Approach 2 (fit/isoflop.py) with t intervals.
 - the optimum of a fitted law at a budget C is found the way the ladder counts compute: along
   the ladder's width/depth rule (ladder.rule_shapes: FLOP per token = k N^e fitted to the shapes
-  it picks), D = C / (FLOP per token), the lowest L(N, D). Its N*, L* and D*/N* get bootstrap intervals by doing the
-  same for every resample.
+  it picks), D = C / (FLOP per token), the lowest L(N, D). Its N*, L* and D*/N* get bootstrap
+  intervals by doing the same for every resample; N* ~ C^a is the slope of log N* on log C.
 - the held-out test: Approach 3 (and 2) refitted on every budget but the largest, the largest
   budget's best loss and its N predicted, against what was measured there (the minimum of the
   isoFLOP parabola through its runs; the best run when the parabola has no interior minimum).
@@ -101,7 +101,10 @@ def _approach3(runs, budgets, shapes, n_boot, seed, starts=None) -> tuple[dict, 
                        "tokens_per_param": _interval(b["d_opt"] / b["n_opt"])}
         at.append(o)
     x = np.log(np.asarray(budgets, dtype=float))
-    slope = (lambda y: ((x - x.mean()) @ (y - y.mean(0))) / ((x - x.mean()) @ (x - x.mean())))
+
+    def slope(y):  # least-squares slope of y (budgets, ...) on x, every column at once
+        return ((x - x.mean()) @ (y - y.mean(0))) / ((x - x.mean()) @ (x - x.mean()))
+
     rule_a = {"a": float(slope(np.log([o["n_opt"] for o in at]))) if len(x) > 1 else None}
     if per_resample and len(x) > 1:
         rule_a["ci"] = _interval(slope(np.log(np.array(per_resample))))

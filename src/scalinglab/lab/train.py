@@ -212,7 +212,8 @@ def train_rung(rung: Rung, workdir, device: str = "auto", peak_flops: float | No
     """Train `rung` in `workdir` (resuming from its checkpoint) and return what it measured.
 
     threads (CPU): as given, else as the checkpoint recorded (a resumed rung keeps its count,
-    so its result is bit-identical), else all cores (device.setup).
+    so its result is bit-identical: the count changes the last bits of a float), else the
+    faster of 1 and all cores for one of this rung's micro-steps (device.choose_threads).
     progress(step, steps, loss) is called about every 0.2 s (from this process).
     """
     torch = require_torch()
@@ -234,7 +235,14 @@ def train_rung(rung: Rung, workdir, device: str = "auto", peak_flops: float | No
     model = GPT(rung.spec, rung.seq_len)  # on the CPU: the same initial weights everywhere
     params = list(model.parameters())
 
-    dev = setup(device, peak_flops, threads or (state or {}).get("threads"))
+    def probe():  # one micro-step's forward and backward on the CPU, gradients dropped
+        w = torch.from_numpy(batch_starts(corpus.n_train, rung.seq_len, rung.micro_batch,
+                                          rung.seed, 0))
+        w = torch.from_numpy(corpus.train)[w[:, None] + torch.arange(rung.seq_len + 1)].long()
+        model(w[:, :-1], w[:, 1:]).backward()
+        model.zero_grad(set_to_none=True)
+
+    dev = setup(device, peak_flops, threads or (state or {}).get("threads"), probe)
     cuda = dev.kind == "cuda"
     model.to(dev.kind)
     opt = _optimizer(torch, model, rung, cuda)
