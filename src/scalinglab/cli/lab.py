@@ -7,14 +7,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalinglab.cli import app
-from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
+from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table, verb_app
 from scalinglab.errors import InputError
 from scalinglab.laws import DEFAULT_LAW
 from scalinglab.units import (format_bytes, format_count, format_duration, format_sci,
                               parse_flops)
 
+app = verb_app()
 lab = typer.Typer(name="lab", no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False, rich_markup_mode=None,
                   help="Train your own ladder of small models, fit your own law, test its "
                        "prediction (needs torch: pip install 'scalinglab[lab]').")
 app.add_typer(lab, name="lab")

@@ -5,16 +5,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalinglab.cli import app
+from scalinglab.cli._common import verb_app
 from scalinglab.cli._common import Json, assumptions, console, print_json, table
 from scalinglab.errors import InputError, unknown
 from scalinglab.laws import DEFAULT_LAW
 from scalinglab.units import format_count, format_sci, parse_flops, parse_number
 
-SORT_KEYS = {"name": "name", "org": "org", "year": "year", "params": "n_params",
-             "active": "active_params", "tokens": "n_tokens", "flops": "train_flops",
-             "flops-6nd": "flops_6nd", "tokens-per-param": "tokens_per_param",
-             "times-optimal": "times_optimal", "loss": "loss", "confidence": "confidence"}
+from scalinglab.catalog import SORT_KEYS
+
+app = verb_app()
 
 
 def _fmt(x, f) -> str:
@@ -34,14 +33,7 @@ def models_cmd(
     the reported FLOP, and the predicted loss, each row with its source and confidence."""
     from scalinglab.catalog import compare
 
-    if sort.lower() not in SORT_KEYS:
-        raise unknown("sort key", sort, SORT_KEYS)
-    rows = compare(law)
-    key = SORT_KEYS[sort.lower()]
-    rows = sorted(rows, key=lambda r: (r[key] is None, r[key] if r[key] is not None else 0))
-    if reverse:
-        known = [r for r in rows if r[key] is not None][::-1]
-        rows = known + [r for r in rows if r[key] is None]
+    rows = [r.to_dict() for r in compare(law, sort=sort, reverse=reverse)]
     notes = [
         f"law: {rows[0]['law']}; 'x opt' = tokens/param divided by the law's compute-optimal "
         "tokens/param at the same 6ND compute",
@@ -88,8 +80,10 @@ def _check_output(output: str) -> str:
 
 @app.command("plot")
 def plot_cmd(
-    name: Annotated[str, typer.Argument(help="isoflop, frontier, contour, history, fit or plan.")],
-    runs: Annotated[Optional[str], typer.Argument(help="plot fit: CSV of runs (N, D, loss).")] = None,
+    name: Annotated[str, typer.Argument(help="isoflop, frontier, contour, history, fit, plan or "
+                                             "infer.")],
+    runs: Annotated[Optional[str], typer.Argument(help="plot fit: CSV of runs (N, D, loss); plot "
+                                                       "infer: the model (preset or config.json).")] = None,
     output: Annotated[str, typer.Option("--output", "-o", help="File: .png, .svg or .pdf.")] = "",
     law: Annotated[Optional[str], typer.Option("--law", help="Law id or fit.json (frontier: "
                                                "all laws unless given).")] = None,
@@ -98,9 +92,22 @@ def plot_cmd(
     params: Annotated[Optional[str], typer.Option("--params", "-n", help="plan: N.")] = None,
     tokens: Annotated[Optional[str], typer.Option("--tokens", "-d", help="plan: D.")] = None,
     target_loss: Annotated[Optional[float], typer.Option("--loss", help="plan: target.")] = None,
+    gpu: Annotated[Optional[list[str]], typer.Option("--gpu", help="infer: accelerator (repeat "
+                                                                   "to compare).")] = None,
+    weights: Annotated[Optional[list[str]], typer.Option("--weights", help="infer: weight dtype "
+                                                         "(repeat to compare; default bf16).")] = None,
+    n_gpus: Annotated[str, typer.Option("--n-gpus", help="infer: tensor-parallel GPUs.")] = "1",
+    prompt: Annotated[str, typer.Option("--prompt", help="infer: prompt tokens.")] = "2048",
+    out_tokens: Annotated[str, typer.Option("--output-tokens", help="infer: output tokens per "
+                                                                    "request.")] = "512",
+    max_tpot: Annotated[Optional[str], typer.Option("--max-tpot", help="infer: latency target, "
+                                                                       "e.g. 50ms.")] = None,
+    interconnect: Annotated[Optional[str], typer.Option("--interconnect", help="infer: GB/s per "
+                                                        "direction between GPUs.")] = None,
     json: Json = False,
 ):
-    """Draw a figure to a file: isoflop, frontier, contour, history, fit (runs CSV) or plan."""
+    """Draw a figure to a file: isoflop, frontier, contour, history, fit (runs CSV), plan or infer
+    (throughput vs latency over batch size for a model on one or several GPUs / dtypes)."""
     from scalinglab import plots
     from scalinglab.laws import LAWS, get_law
 
@@ -110,8 +117,11 @@ def plot_cmd(
     if not output:
         raise InputError("give the output file with -o FILE (.png, .svg or .pdf)")
     _check_output(output)
-    if runs is not None and name != "fit":
+    if runs is not None and name not in ("fit", "infer"):
         raise InputError(f"only `plot fit` takes a runs file (got {runs!r} for {name})")
+    if name == "infer":
+        return _infer(runs, output, gpu, weights, n_gpus, prompt, out_tokens, max_tpot,
+                      interconnect, json)
     budgets = [parse_flops(c) for c in compute or ()]
     every = law is not None and law.lower() == "all"
     if every and name != "frontier":
@@ -141,6 +151,23 @@ def plot_cmd(
                   + ")")
 
 
+def _infer(arch, output, gpus, weights, n_gpus, prompt, out_tokens, max_tpot, interconnect,
+           json) -> None:
+    """`plot infer ARCH --gpu G [--gpu G2] [--weights W ...]`: one curve per GPU x weights."""
+    from scalinglab import api, plots
+
+    if arch is None:
+        raise InputError("`plot infer` needs a model: plot infer llama-2-7b --gpu a100 -o FILE")
+    curves = api.infer_sweeps(arch, gpus, weights or ["bf16"], n_gpus, prompt, out_tokens,
+                              max_tpot, interconnect)
+    path = plots.save(plots.infer_figure(curves, curves[0].max_tpot_s), output)
+    labels = [plots.setup_label(c) for c in curves]
+    if json:
+        return print_json({"figure": "infer", "path": str(path),
+                           "format": path.suffix[1:].lower(), "law": None, "curves": labels})
+    console.print(f"wrote {path} (infer: {', '.join(labels)})")
+
+
 def _plan(budgets, params, tokens, target_loss, law):
     from scalinglab.plan import make_plan
 
@@ -152,6 +179,7 @@ def _plan(budgets, params, tokens, target_loss, law):
                      loss=target_loss, law=law)
 
 
+
 def write_plan_report(plan, path, law=DEFAULT_LAW, announce=True) -> None:
     """`plan --report FILE`: write the self-contained HTML page of a plan made under `law`."""
     from scalinglab.laws import get_law
@@ -159,6 +187,6 @@ def write_plan_report(plan, path, law=DEFAULT_LAW, announce=True) -> None:
 
     if Path(path).suffix.lower() not in (".html", ".htm"):
         raise InputError(f"--report {path!r}: use a file ending in .html")
-    out = write_report(plan, path, [get_law(law) if isinstance(law, str) else law])
+    out = write_report(plan, path, [get_law(law)])
     if announce:
         console.print(f"report written to {out}")

@@ -97,10 +97,11 @@ RULES = {
     "sizes": "shapes per budget; an isoFLOP parabola needs 3, Chinchilla Approach 2 used ~9",
     "span": "N_max / N_min per budget: sqrt(300 / 5), about 5 to 300 tokens per parameter",
     "head_dim": "d_model is a multiple of it; n_heads = d_model / head_dim",
-    "aspect": "d_model / n_layers: as near it as the sizes allow (within 4x); 64 is GPT-2 small's and GPT-3 125M's "
-              "768 / 12 (Radford et al. 2019; Brown et al. 2020, Table 2.1), and loss is flat "
-              "within a few percent over a wide range of shapes at fixed N (Kaplan et al. 2020, "
-              "Sec. 3.1, Fig. 5); wide and shallow also runs faster on a CPU",
+    "aspect": "d_model / n_layers: as near it as the sizes allow (within 4x); 64 is GPT-2 "
+              "small's and GPT-3 125M's 768 / 12 (Radford et al. 2019; Brown et al. 2020, "
+              "Table 2.1), and loss is flat within a few percent over a wide range of shapes "
+              "at fixed N (Kaplan et al. 2020, Sec. 3.1, Fig. 5); wide and shallow also runs "
+              "faster on a CPU",
     "seq_len": "bytes per sequence",
     "positions": "rotary (Su et al. 2021) or none: either way no position table in N",
     "flops_convention": "FLOP per token from architecture/flops.py; palm = 6N + 12 L H Q T "

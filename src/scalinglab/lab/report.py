@@ -9,8 +9,8 @@ did not see.
   `n_boot` bootstrap resamples (fit/bootstrap.py); Approach 2 (fit/isoflop.py) with t intervals.
 - the optimum of a fitted law at a budget C is found the way the ladder counts compute: along
   the ladder's width/depth rule (ladder.rule_shapes: FLOP per token = k N^e fitted to the shapes
-  it picks), D = C / (FLOP per token), the lowest L(N, D). Its N*, L* and D*/N* get bootstrap intervals by doing the
-  same for every resample.
+  it picks), D = C / (FLOP per token), the lowest L(N, D). Its N*, L* and D*/N* get bootstrap
+  intervals by doing the same for every resample; N* ~ C^a is the slope of log N* on log C.
 - the held-out test: Approach 3 (and 2) refitted on every budget but the largest, the largest
   budget's best loss and its N predicted, against what was measured there (the minimum of the
   isoFLOP parabola through its runs; the best run when the parabola has no interior minimum).
@@ -101,12 +101,16 @@ def _approach3(runs, budgets, shapes, n_boot, seed, starts=None) -> tuple[dict, 
                        "tokens_per_param": _interval(b["d_opt"] / b["n_opt"])}
         at.append(o)
     x = np.log(np.asarray(budgets, dtype=float))
-    slope = (lambda y: ((x - x.mean()) @ (y - y.mean(0))) / ((x - x.mean()) @ (x - x.mean())))
+
+    def slope(y):  # least-squares slope of y (budgets, ...) on x, every column at once
+        return ((x - x.mean()) @ (y - y.mean(0))) / ((x - x.mean()) @ (x - x.mean()))
+
     rule_a = {"a": float(slope(np.log([o["n_opt"] for o in at]))) if len(x) > 1 else None}
     if per_resample and len(x) > 1:
         rule_a["ci"] = _interval(slope(np.log(np.array(per_resample))))
+    a = fit.beta / (fit.alpha + fit.beta)  # as fit.a, also when alpha or beta sits at 0
     doc = {"params": fit.params, "objective": fit.objective, "n_points": fit.n_points,
-           "a": fit.a, "b": fit.b, "se": fit.se, "at_bound": list(fit.at_bound),
+           "a": a, "b": 1 - a, "se": fit.se, "at_bound": list(fit.at_bound),
            "ci": {k: ci[k] for k in ("E", "A", "B", "alpha", "beta", "a", "b") if k in ci},
            "n_resamples": n_boot, "seed": seed, "optimum": at, "a_rule": rule_a}
     return doc, boot
@@ -200,7 +204,10 @@ def _holdout(ladder, results, shapes, n_boot, seed, budget_rows, starts=None) ->
     a2 = _approach2(_runs(train, "runs below the largest budget"),
                     [b for b in ladder.budgets if b < c], shapes)
     if a2["available"]:
-        doc["n_opt"]["approach2"] = float(a2["fit"].optimal(c)[0])
+        try:
+            doc["n_opt"]["approach2"] = float(a2["fit"].optimal(c).n_params)
+        except InputError:  # a fit whose exponent is no law (a tiny or flat ladder)
+            pass
     rng = f" [{loss_ci[0]:.4f}, {loss_ci[1]:.4f}]" if loss_ci else ""
     no = doc["n_opt"]
     doc["summary"] = (
@@ -213,15 +220,21 @@ def _holdout(ladder, results, shapes, n_boot, seed, budget_rows, starts=None) ->
     return doc
 
 
-def _run_row(r) -> dict:
+def _run_row(r, rung) -> dict:
+    """One run as the report shows it; the memory estimate recomputed with this scalinglab's
+    memory.py (the one stored with the run is what its version said)."""
+    from scalinglab.lab.train import comparable, memory_estimate
+
+    cuda = r.device == "cuda"
+    est = comparable(memory_estimate(rung, "fp32", "bf16" if cuda else None), cuda)
     return {"rung": r.rung, "budget": r.budget, "N": r.n_params, "D": r.n_tokens,
             "D/N": round(r.tokens_per_param, 2), "d x L": f"{r.d_model} x {r.n_layers}",
             "batch": r.batch_size * r.seq_len, "steps": r.steps, "lr": r.lr,
             "held-out loss": r.heldout_loss, "bits/byte": r.heldout_bpb, "train loss": r.train_loss,
             "train s": r.train_seconds, "tokens/s": r.tokens_per_second,
             "GFLOP/s": r.achieved_flops / 1e9, "MFU": r.mfu, "threads": r.threads,
-            "memory measured": r.memory_bytes, "memory estimate": r.memory_estimate_bytes,
-            "measured/estimate": r.memory_ratio}
+            "memory measured": r.memory_bytes, "memory estimate": est,
+            "measured/estimate": r.memory_bytes / est}
 
 
 def fit_runs(runs_dir, n_boot: int = 4000, seed: int = 0, report=None, plot=None,
@@ -271,7 +284,8 @@ def fit_runs(runs_dir, n_boot: int = 4000, seed: int = 0, report=None, plot=None
     notes = _assumptions(ladder, runs, n_boot, seed, excluded, missing, starts)
     a2.pop("fit", None)
     res = LabFit(str(root), str(csv_path), fig_path, None, len(results), missing, excluded,
-                 tuple(rows), a3, a2, hold, tuple(_run_row(r) for r in results),
+                 tuple(rows), a3, a2, hold,
+                 tuple(_run_row(r, ladder.rung(r.rung)) for r in results),
                  ladder.to_dict(), tuple(notes))
     if figures:
         where = Path(report) if report else root / "report.html"
@@ -322,6 +336,9 @@ def _assumptions(ladder, runs, n_boot, seed, excluded, missing, starts) -> list:
            "al. 2022), N* = its minimum; log N* = a log C + k, t interval on a",
            "held-out test: both fits redone without the largest budget; its 'measured' best is "
            "the minimum of its own isoFLOP parabola (the best run where there is none)",
+           "memory: measured on CPU as the bytes saved for backward plus weights, gradients and "
+           "AdamW states (on CUDA the peak allocated), against memory.estimate of this "
+           "scalinglab for the same shape, micro-batch and dtype",
            f"data: {runs.source}, {len(runs)} runs"]
     if excluded:
         out.append("left out: " + ", ".join(

@@ -121,15 +121,28 @@ class RunResult(Result):
         return cls(**kw)
 
 
-def memory_estimate(rung: Rung, dtype: str) -> dict:
-    """memory.estimate for the rung's shape: AdamW, its micro-batch and seq, no dropout, SDPA (no
-    T x T scores: the estimate's 'selective'), no overhead term (we count live tensors)."""
-    from scalinglab import memory
+def memory_estimate(rung: Rung, dtype: str, autocast: str | None = None) -> dict:
+    """memory.estimate for the rung's shape: AdamW, its micro-batch and seq, no dropout, SDPA,
+    no overhead term (we count live tensors). By term: weights, gradients, optimizer;
+    activations (layers, outside them, autocast's weight copies) and logits (the loss's saved
+    fp32 log-probs): what saved_tensors_hooks see; loss_peak: the loss's transient during
+    backward, which only a peak measurement (CUDA's max allocated) sees."""
+    from scalinglab.memory import estimate, shape_from_spec
 
-    est = memory.estimate(memory.shape_from_spec(rung.spec), "train", dtype, batch=rung.micro_batch,
-                          seq=rung.seq_len, optimizer="adamw", recompute="selective",
-                          dropout=False, overhead=0.0)
-    return {k: float(v) for k, v in est.breakdown.items() if k != "overhead"}
+    est = estimate(shape_from_spec(rung.spec), "train", dtype, autocast=autocast,
+                   batch=rung.micro_batch, seq=rung.seq_len, optimizer="adamw", dropout=0.0,
+                   overhead=0.0)
+    a, b = est.activations, est.breakdown
+    return {"weights": float(b["weights"]), "gradients": float(b["gradients"]),
+            "optimizer": float(b["optimizer"]),
+            "activations": float(a["layers"] + a["recompute"] + a["outside"] + a["weight_copies"]),
+            "logits": float(a["loss_saved"]), "loss_peak": float(a["loss_peak"])}
+
+
+def comparable(estimate: dict, cuda: bool) -> float:
+    """The estimate's bytes for what the device's measurement counts: on CUDA the peak (all
+    terms), on CPU the saved tensors and states (without the loss's backward transient)."""
+    return float(sum(v for k, v in estimate.items() if cuda or k != "loss_peak"))
 
 
 class _Saved:
@@ -200,7 +213,8 @@ def train_rung(rung: Rung, workdir, device: str = "auto", peak_flops: float | No
     """Train `rung` in `workdir` (resuming from its checkpoint) and return what it measured.
 
     threads (CPU): as given, else as the checkpoint recorded (a resumed rung keeps its count,
-    so its result is bit-identical), else all cores (device.setup).
+    so its result is bit-identical: the count changes the last bits of a float), else the
+    faster of 1 and all cores for one of this rung's micro-steps (device.choose_threads).
     progress(step, steps, loss) is called about every 0.2 s (from this process).
     """
     torch = require_torch()
@@ -222,7 +236,14 @@ def train_rung(rung: Rung, workdir, device: str = "auto", peak_flops: float | No
     model = GPT(rung.spec, rung.seq_len)  # on the CPU: the same initial weights everywhere
     params = list(model.parameters())
 
-    dev = setup(device, peak_flops, threads or (state or {}).get("threads"))
+    def probe():  # one micro-step's forward and backward on the CPU, gradients dropped
+        w = torch.from_numpy(batch_starts(corpus.n_train, rung.seq_len, rung.micro_batch,
+                                          rung.seed, 0))
+        w = torch.from_numpy(corpus.train)[w[:, None] + torch.arange(rung.seq_len + 1)].long()
+        model(w[:, :-1], w[:, 1:]).backward()
+        model.zero_grad(set_to_none=True)
+
+    dev = setup(device, peak_flops, threads or (state or {}).get("threads"), probe)
     cuda = dev.kind == "cuda"
     model.to(dev.kind)
     opt = _optimizer(torch, model, rung, cuda)
@@ -286,7 +307,7 @@ def train_rung(rung: Rung, workdir, device: str = "auto", peak_flops: float | No
     heldout, eval_tokens = evaluate(torch, model, corpus.heldout, rung, dev, amp)
     wall += time.perf_counter() - t_wall
     tail = max(1, rung.steps // 20)
-    est = memory_estimate(rung, dev.dtype)
+    est = memory_estimate(rung, "fp32", "bf16" if cuda else None)
     measured = {k: v for k, v in memory.items() if k not in ("method", "peak")}
     total = memory["peak"] if cuda else float(sum(measured.values()))
     curve = np.unique(np.linspace(0, rung.steps - 1, CURVE_POINTS).round().astype(int))
@@ -297,7 +318,7 @@ def train_rung(rung: Rung, workdir, device: str = "auto", peak_flops: float | No
         eval_tokens, wall, spent, rung.n_tokens / spent, rung.flops / spent, dev.peak_flops,
         dev.peak_source, dev.kind, dev.name, dev.dtype, dev.threads, dev.threads_source, total,
         memory["method"],
-        measured, float(sum(est.values())), est, start, torch.__version__,
+        measured, comparable(est, cuda), est, start, torch.__version__,
         tuple((int(s), float(hist[s])) for s in curve))
 
 
