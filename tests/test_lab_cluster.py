@@ -287,9 +287,12 @@ def test_worker_killed_mid_run_is_retried_losing_nothing(cluster, tmp_path):
     driver.start()
     work = out / "work" / victim.id
 
-    def training():
-        if (work / "checkpoint.pt").exists() and (work / "worker.json").exists():
-            return json.loads((work / "worker.json").read_text())["pid"]
+    def training():  # the victim has checkpointed: its worker's pid
+        try:
+            if (work / "checkpoint.pt").exists():
+                return json.loads((work / "worker.json").read_text())["pid"]
+        except (OSError, ValueError):
+            return None
 
     pid = _wait_for(training)
     os.kill(pid, signal.SIGKILL)  # the worker process, mid-run
@@ -310,33 +313,38 @@ def test_worker_killed_mid_run_is_retried_losing_nothing(cluster, tmp_path):
 def test_driver_killed_and_rerun_resumes(cluster, cli, tmp_path):
     lad = tiny(checkpoint_seconds=0.05)
     longest = max(lad.rungs, key=lambda r: r.steps)
+    short = min(lad.rungs, key=lambda r: r.steps)
     toml, out = _toml(tmp_path, lad), tmp_path / "runs"
+    run_ladder(lad, out, "ray", peak_flops=1e11, threads=1, only={short.id})  # one finished
     args = ("lab", "run", str(toml), "-o", str(out), "--engine", "ray", "--address", cluster,
             *FAST)
     proc = subprocess.Popen([sys.executable, "-m", "scalinglab", *args],
                             env={**os.environ, "PYTHONPATH": SRC}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
+    work = out / "work" / longest.id
 
-    def cut_short():  # one rung finished, the longest one in training
+    def training():  # the longest rung has checkpointed, under this driver
         if proc.poll() is not None:
             return "exited"
-        done = [p for p in out.glob("*.json") if p.name != "manifest.json"]
-        ckpt = out / "work" / longest.id / "checkpoint.pt"
-        if done and ckpt.exists() and not (out / f"{longest.id}.json").exists():
-            return done
+        try:
+            if (work / "checkpoint.pt").exists():
+                return json.loads((work / "worker.json").read_text())["pid"]
+        except (OSError, ValueError):  # not written yet, or its result just came in
+            return None
 
-    done = _wait_for(cut_short)
-    worker = json.loads((out / "work" / longest.id / "worker.json").read_text())["pid"]
+    worker = _wait_for(training)
     proc.kill()  # SIGKILL: no handler runs
     proc.wait()
+    assert worker != "exited", proc.stderr.read().decode()[-2000:]
     _wait_for(lambda: not os.path.exists(f"/proc/{worker}"), 30)  # Ray ends the dead job's tasks
-    assert done != "exited", proc.stderr.read().decode()[-2000:]
+    done = [p for p in out.glob("*.json") if p.name != "manifest.json"]
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in done}
+    assert f"{short.id}.json" in before and f"{longest.id}.json" not in before
     r = cli(*args, "--json")
     assert r.code == 0, r.err
     run = r.json
-    finished = sorted(p.removesuffix(".json") for p in before)
-    assert sorted(run["skipped"]) == finished and longest.id in run["trained"]
+    assert sorted(run["skipped"]) == sorted(p.removesuffix(".json") for p in before)
+    assert longest.id in run["trained"]
     assert sorted(run["skipped"] + run["trained"]) == sorted(x.id for x in lad.rungs)
     assert {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in done} == before
     res = open_store(out, lad).read(longest)[0]
