@@ -131,7 +131,7 @@ def run_cmd(
                        "cluster engine).")] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
     threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads (default: "
-                       "all cores).")] = None,
+                       "per rung, the faster of 1 and all cores for one of its steps).")] = None,
     peak_flops: Annotated[Optional[str], typer.Option("--peak-flops", help="Peak FLOP/s for MFU "
                           "(default: measured on CPU, the catalogue's on GPU).")] = None,
     only: Annotated[Optional[str], typer.Option("--only", help="Train only these rung ids "
