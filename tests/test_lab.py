@@ -207,15 +207,22 @@ def _law_ladder():
                       for r in lad.rungs]
 
 
-def test_lab_fit_recovers_a_known_law_and_predicts_the_held_out_budget(tmp_path):
+@pytest.fixture
+def law_runs(tmp_path):
+    """(runs folder, law, results): the synthetic ladder written as `lab run` would."""
     pytest.importorskip("scipy")
-    from scalinglab.lab.report import fit_runs
-
     lad, law, results = _law_ladder()
     store = open_store(tmp_path / "runs", lad)
     for r in results:
         store.write(r)
-    res = fit_runs(tmp_path / "runs", n_boot=200, figures=False)
+    return tmp_path / "runs", law, results
+
+
+def test_lab_fit_recovers_a_known_law_and_predicts_the_held_out_budget(law_runs):
+    from scalinglab.lab.report import fit_runs
+
+    runs, law, results = law_runs
+    res = fit_runs(runs, n_boot=200, figures=False)
     a3 = res.approach3
     assert a3["a"] == pytest.approx(law.a, abs=0.08)
     assert a3["ci"]["a"][0] < law.a < a3["ci"]["a"][1]
@@ -225,24 +232,20 @@ def test_lab_fit_recovers_a_known_law_and_predicts_the_held_out_budget(tmp_path)
     assert 0.7 < h["n_opt"]["ratio"] < 1.4
     assert all(b["interior"] for b in res.budgets)  # the law's optimum sits mid-grid
     assert res.approach2["available"] and 0.3 < res.approach2["a"] < 0.7
-    rows = list((tmp_path / "runs" / "runs.csv").read_text().splitlines())
+    rows = list((runs / "runs.csv").read_text().splitlines())
     assert len(rows) == len(results) + 1 and rows[0].startswith("rung,budget,n_params,n_tokens")
 
 
-def test_runs_csv_round_trips_into_scalinglab_fit(tmp_path, cli):
-    pytest.importorskip("scipy")
+def test_runs_csv_round_trips_into_scalinglab_fit(law_runs, cli):
     from scalinglab.lab.report import fit_runs
 
-    lad, _, results = _law_ladder()
-    store = open_store(tmp_path / "runs", lad)
-    for r in results:
-        store.write(r)
-    res = fit_runs(tmp_path / "runs", n_boot=0, figures=False)
-    out = cli("fit", tmp_path / "runs" / "runs.csv", "--bootstrap", "0", "--json")
+    runs, _, results = law_runs
+    res = fit_runs(runs, n_boot=0, figures=False)
+    out = cli("fit", runs / "runs.csv", "--bootstrap", "0", "--json")
     assert out.code == 0, out.err
     assert out.json["params"] == pytest.approx(res.approach3["params"], rel=1e-9)
     assert out.json["data"]["n_points"] == len(results)
-    two = cli("fit", tmp_path / "runs" / "runs.csv", "--approach", "2", "--budgets",
+    two = cli("fit", runs / "runs.csv", "--approach", "2", "--budgets",
               "1e12,2e12,4e12,8e12", "--json").json
     assert two["a"] == pytest.approx(res.approach2["a"], rel=1e-9)  # C read from the flops column
 

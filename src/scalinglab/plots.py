@@ -53,13 +53,21 @@ def _law(law, needs: str = "", what: str = ""):
     return law
 
 
+def _minor_count(x, _=None) -> str:
+    """Minor log ticks labelled at 2 and 5 x 10^k only (20k, 50k), so that labels never crowd."""
+    if x <= 0:
+        return ""
+    m = x / 10 ** np.floor(np.log10(x))
+    return format_count(x, 1) if np.isclose(m, 2) or np.isclose(m, 5) else ""
+
+
 def _count_axis(axis):
-    """Log-scale tick labels as 1M, 10B, 1T (no labels on the minor ticks)."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    """Log-scale tick labels as 1M, 10B, 1T (minor ticks at 2 and 5 x 10^k: 20k, 50k)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
 
     axis.set_major_locator(LogLocator(base=10, numticks=12))
     axis.set_major_formatter(FuncFormatter(lambda x, _: format_count(x, 1) if x > 0 else ""))
-    axis.set_minor_formatter(NullFormatter())
+    axis.set_minor_formatter(FuncFormatter(_minor_count))
 
 
 def _budgets(compute):

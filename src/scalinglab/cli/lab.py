@@ -148,9 +148,9 @@ def run_cmd(
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Train rungs recorded as "
                             "failed again (default: list them, leave them).")] = False,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
-    threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads per rung "
-                       "(default: the faster of 1 and all cores; with --engine ray: "
-                       "--cpus-per-run).")] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads (default: "
+                       "per rung, the faster of 1 and all cores for one of its steps; with "
+                       "--engine ray: --cpus-per-run).")] = None,
     peak_flops: Annotated[Optional[str], typer.Option("--peak-flops", help="Peak FLOP/s for MFU "
                           "(default: measured on CPU, the catalogue's on GPU).")] = None,
     only: Annotated[Optional[str], typer.Option("--only", help="Train only these rung ids "
