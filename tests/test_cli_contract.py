@@ -198,7 +198,8 @@ def test_energy_reads_in_plain_units_at_any_scale(cli):
 
 def test_long_runs_also_show_years(cli):
     # Llama 3 8B's 1.3M H100-hours on one GPU: 54,166.7 days = 148.3 years
-    out = cli("time", "--params", "8B", "--tokens", "15T", "--gpu", "h100", "--gpu-hours", "1.3M").out
+    out = cli("time", "--params", "8B", "--tokens", "15T", "--gpu", "h100", "--gpu-hours", "1.3M",
+              "--n-gpus", "1").out
     assert "54,166.7 days (148.3 years)" in out
 
 

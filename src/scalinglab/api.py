@@ -103,7 +103,8 @@ def training_time(flops=None, gpu=None, n_gpus=None, dtype="bf16", mfu=None, spa
     c = (flops if note else units.parse_flops(flops, "--flops") if flops is not None else
          training_flops(units.parse_number(n_params, "--params"),
                         units.parse_number(n_tokens, "--tokens")).flops)
-    kw = dict(n_gpus=1 if n_gpus is None else units.parse_whole(n_gpus, "--n-gpus"), dtype=dtype,
+    n = None if n_gpus is None else units.parse_whole(n_gpus, "--n-gpus")
+    kw = dict(n_gpus=1 if n is None and gpu_hours is None else n, dtype=dtype,
               sparse=bool(sparse), price=_num(price, "--price", units.parse_price),
               pue=DEFAULT_PUE if pue is None else units.parse_number(pue, "--pue"),
               power_w=_num(power, "--power (W)"), grid=_num(grid, "--grid (kg CO2e/kWh)"),
@@ -153,6 +154,22 @@ def plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW,
         inference_tokens=None if inference_tokens is None else units.parse_count(
             inference_tokens, "--inference-tokens", allow_zero=True),
         unique_tokens=_num(unique_tokens, "--unique-tokens"))
+
+
+def explain(model=None, params=None, tokens=None, law=DEFAULT_LAW):
+    """Where a catalogue model (or N and D) sits against every law's optimum, and why
+    (beyond.explain): a model's N is the one `models` uses (active parameters for MoE)."""
+    from scalinglab.beyond import explain as explain_nd, explain_model
+    from scalinglab.errors import InputError
+
+    if (model is not None and (params, tokens) != (None, None)) or (
+            model is None and None in (params, tokens)):
+        raise InputError("give a catalogue model (scalinglab explain llama-3-70b) or both --params "
+                         "and --tokens")
+    if model is not None:
+        return explain_model(model, law)
+    return explain_nd(units.parse_number(params, "--params"), units.parse_number(tokens, "--tokens"),
+                      "model", law)
 
 
 def laws():

@@ -49,6 +49,25 @@ class Model(Result):
         return self.active_params if self.is_moe else self.n_params
 
     @property
+    def law_params(self) -> float | None:
+        """The N every law is given for this model, in `models`, `explain` and the figures: the
+        parameters active per token (all of a dense model's)."""
+        return self.compute_params
+
+    @property
+    def params_counted(self) -> str:
+        return "active" if self.is_moe else "total"
+
+    @property
+    def moe_note(self) -> str:
+        from scalinglab.units import format_count
+
+        return (f"{self.name} is a mixture of experts: N = {format_count(self.active_params)} "
+                f"ACTIVE parameters (of {format_count(self.n_params)}) in 6ND, D/N, the optimum "
+                "and the loss; "
+                "the laws were fitted on dense models, so they are only a rough guide for it")
+
+    @property
     def non_embedding_params(self) -> float | None:
         """Non-embedding parameters (active, for MoE) from the preset of the same name, if any."""
         return _preset_non_embedding().get(_key(self.name))
@@ -106,7 +125,7 @@ def get_model(name: str) -> Model:
     if hits:
         raise InputError(f"model {name!r} is ambiguous; did you mean: "
                          f"{', '.join(m.name for m in hits[:8])}?")
-    raise unknown("model", name, [m.name for m in MODELS])
+    raise unknown("model", name, [m.name for m in MODELS], "`scalinglab models` lists them")
 
 
 def column(field: str, models=MODELS) -> np.ndarray:
@@ -129,6 +148,7 @@ class ModelRow(Result):
     flops_6nd_over_reported: float | None
     loss: float | None
     law: str
+    params_counted: str = "total"  # the N of tokens_per_param, 6ND and loss: "active" for MoE
 
 
 SORT_KEYS = {"name": "name", "org": "org", "year": "year", "params": "n_params",
@@ -142,30 +162,31 @@ def compare(law=None, models=MODELS, sort: str = "year", reverse: bool = False) 
     6ND compute, 6ND against the reported FLOP, and the law's predicted loss, sorted by `sort`
     (SORT_KEYS; unknown values last, also with reverse).
 
-    MoE rows use active parameters for 6ND; dense laws say nothing about MoE loss or optimum, so
-    those two are None there (as is anything whose inputs are unknown). A law that counts
-    non-embedding parameters gets them where the model has a preset (else the total, and a note).
+    Every law is given Model.law_params: active parameters for a mixture of experts (as
+    `explain` does; params_counted says which), so D/N, the optimum, 6ND and the loss agree
+    across verbs. Anything whose inputs are unknown is None. A law that counts non-embedding
+    parameters gets them where the model has a preset (else the total, and a note).
     """
     from scalinglab.laws import DEFAULT_LAW, get_law
 
     law = get_law(law or DEFAULT_LAW)
     if str(sort).lower() not in SORT_KEYS:
         raise unknown("sort key", sort, SORT_KEYS)
-    n, d = column("n_params", models), column("n_tokens", models)
-    active = column("active_params", models)
-    moe = ~np.isnan(active)
-    flops = FLOPS_PER_PARAM_TOKEN * np.where(moe, active, n) * d
-    dense = ~moe & ~np.isnan(flops)
+    n = np.array([np.nan if m.law_params is None else m.law_params for m in models])
+    d = column("n_tokens", models)
+    flops = FLOPS_PER_PARAM_TOKEN * n * d
+    known = ~np.isnan(flops)
     opt_tpp, loss = np.full(len(models), np.nan), np.full(len(models), np.nan)
-    if dense.any():
-        opt_tpp[dense] = law.optimal(flops[dense]).tokens_per_param
+    if known.any():
+        opt_tpp[known] = law.optimal(flops[known]).tokens_per_param
         if law.can("loss"):
-            counted = np.array([law.params_for(m.n_params, m.non_embedding_params)[0]
-                                if ok else np.nan for m, ok in zip(models, dense)])
-            loss[dense] = law.loss(counted[dense], d[dense])
+            counted = np.array([law.params_for(m.law_params, m.non_embedding_params)[0]
+                                if ok else np.nan for m, ok in zip(models, known)])
+            loss[known] = law.loss(counted[known], d[known])
     tpp = d / n
     cols = (tpp, tpp / opt_tpp, opt_tpp, flops, flops / column("train_flops", models), loss)
-    rows = [ModelRow(m, *(_none(c[i]) for c in cols), law.id) for i, m in enumerate(models)]
+    rows = [ModelRow(m, *(_none(c[i]) for c in cols), law.id, m.params_counted)
+            for i, m in enumerate(models)]
     key = SORT_KEYS[str(sort).lower()]
     value = (lambda r: getattr(r.model, key)) if key in Model.__dataclass_fields__ else \
         (lambda r: getattr(r, key))

@@ -15,7 +15,7 @@ from scalinglab.laws.base import Law, Optimum
 from scalinglab.memory import MemoryEstimate, plan_memory
 from scalinglab.results import Result, hidden, omit_none
 from scalinglab.training import DEFAULT_DTYPE, TrainingTime, budget_flops, training_time
-from scalinglab.units import format_count, format_sci
+from scalinglab.units import format_count, format_ratio, format_sci, format_times
 
 
 @dataclass(frozen=True)
@@ -38,18 +38,9 @@ class RatioCheck(Result):
         return self.tokens_per_param / CHINCHILLA_TOKENS_PER_PARAM
 
     def __str__(self) -> str:
-        return (f"{self.tokens_per_param:,.1f} tokens/param = {_times(self.vs_optimal)} the "
-                f"compute-optimal {_ratio(self.optimal_tokens_per_param)}:1 under {self.law}, "
-                f"{_times(self.vs_twenty)} the 20:1 rule")
-
-
-def _times(x: float) -> str:
-    return f"{x:.3g}x" if x < 10 else f"{x:,.1f}x"
-
-
-def _ratio(x: float) -> str:
-    """Tokens per parameter: 3 significant figures below 10 (0.134, not 0.1)."""
-    return f"{x:.3g}" if x < 10 else f"{x:,.1f}"
+        return (f"{format_ratio(self.tokens_per_param)} tokens/param = {format_times(self.vs_optimal)} "
+                f"the compute-optimal {format_ratio(self.optimal_tokens_per_param)}:1 under "
+                f"{self.law}, {format_times(self.vs_twenty)} the 20:1 rule")
 
 
 def ratio_check(n_params: float, n_tokens: float, law=DEFAULT_LAW) -> RatioCheck:
@@ -96,6 +87,7 @@ class Plan(Result):
     arch: ArchInfo | None = omit_none()  # the architecture behind N
     inference: InferenceBlock | None = omit_none()  # with inference_tokens
     data_constrained: DataBlock | None = omit_none()  # with unique_tokens
+    warnings: tuple = ()  # what makes the plan unlike a real run (a dtype that does not train)
 
     _derived = ("tokens_per_param", "flops", "forward_flops", "backward_flops", "pf_days", "loss")
 
@@ -197,8 +189,9 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
     assumptions = (_law_assumptions(law, n, non_embedding)
                    + (hardware.assumptions if hardware else ())
                    + (info.assumptions if info else ()) + extra_notes)
+    warnings = hardware.warnings if hardware else ()
     return Plan(law.id, "; ".join(how + [solved]), n, d, flops, losses, ratio_check(n, d, law),
-                assumptions, memory, hardware, info, inference, data)
+                assumptions, memory, hardware, info, inference, data, warnings)
 
 
 def _needs_gpu(gpu, **options) -> None:

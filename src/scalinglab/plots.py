@@ -13,7 +13,7 @@ import numpy as np
 from scalinglab.compute import CHINCHILLA_TOKENS_PER_PARAM, FLOPS_PER_PARAM_TOKEN, tokens_for_compute
 from scalinglab.errors import InputError
 from scalinglab.laws import DEFAULT_LAW, LAWS, get_law
-from scalinglab.units import format_count, format_sci
+from scalinglab.units import format_count, format_ratio, format_sci
 
 FORMATS = (".png", ".svg", ".pdf")
 # labelled first when labels compete for room: the lecture's models and the scaling-law landmarks
@@ -429,7 +429,7 @@ def plan_figure(plan, laws=()):
     ax2.set_xlim(0, left.max() * 1.15)
     ax2.invert_yaxis()
     ax2.set(xlabel="predicted loss (nats/token), split into its terms", ylabel="law",
-            title=f"N = {format_count(n)}, D = {format_count(d)} ({d / n:,.1f} tokens/param)")
+            title=f"N = {format_count(n)}, D = {format_count(d)} ({format_ratio(d / n)} tokens/param)")
     ax2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     loss = f"loss {plan.loss:.3f} under {plan.law}" if plan.loss is not None else plan.law
     fig.suptitle(f"Plan: {format_count(n)} parameters on {format_count(d)} tokens, {loss}",

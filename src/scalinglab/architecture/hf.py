@@ -393,7 +393,8 @@ def spec_from_config(cfg: dict, name: str = "", source: str = "", where: str = "
     if not isinstance(model_type, str) or model_type not in MODEL_TYPES:
         raise unsupported(model_type)
     model_type, text, notes = _unwrap(cfg, where)
-    fields = READERS[model_type](_Config(text, where, model_type))
+    inner = where if text is cfg else f"{where} text_config"
+    fields = READERS[model_type](_Config(text, inner, model_type))
     return TransformerSpec(**fields, name=name or cfg.get("_name_or_path", "") or model_type,
                            source=source or where, notes=tuple(notes))
 

@@ -58,7 +58,7 @@ def get_preset(name: str) -> TransformerSpec:
     presets, k = _tables()["PRESETS"], _key(name)
     k = _tables()["ALIASES"].get(k, k)
     if k not in presets:
-        raise unknown("architecture", name, list(presets))
+        raise unknown("architecture", name, list(presets), "`scalinglab params --list`, or a config.json path")
     return presets[k]
 
 

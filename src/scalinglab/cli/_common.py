@@ -115,6 +115,12 @@ def kv(title: str | None, pairs, caption: str | None = None) -> Table:
     return Table(title, ("", ""), pairs, caption, header=False)
 
 
+def warn(lines) -> None:
+    """A result's warnings, each on its own line, loud (they change what the number means)."""
+    for line in lines:
+        console.print(f"[bold]warning[/bold]: {line}", markup=True)
+
+
 def assumptions(lines) -> None:
     console.print("[bold]Assumptions[/bold]")
     for line in lines:

@@ -11,7 +11,7 @@ import typer
 from scalinglab.cli._common import verb_app
 from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
 from scalinglab.errors import InputError
-from scalinglab.units import format_count, format_flops, parse_flops, parse_number
+from scalinglab.units import format_count, format_flops, format_ratio, parse_flops, parse_number
 
 app = verb_app()
 
@@ -148,7 +148,7 @@ def _show(doc: dict, output, plot) -> None:
                       f"D* ~ C^{doc['b']:.3f}")
         console.print(table(None, "budget", "runs", "N*", "D*", "D*/N*", "loss at N*", rows=[
             (format_flops(b["flops"]), b["n_points"], format_count(b["n_opt"]),
-             format_count(b["d_opt"]), f"{b['d_opt'] / b['n_opt']:.1f}", f"{b['loss_opt']:.4f}")
+             format_count(b["d_opt"]), format_ratio(b['d_opt'] / b['n_opt']), f"{b['loss_opt']:.4f}")
             for b in doc["budgets"]]))
         console.print(f"a = {doc['a']:.3f} [{ci['a'][0]:.3f}, {ci['a'][1]:.3f}], "
                       f"b = {doc['b']:.3f} [{ci['b'][0]:.3f}, {ci['b'][1]:.3f}] "
@@ -188,7 +188,7 @@ def _show(doc: dict, output, plot) -> None:
                f"[{format_count(ci['d_opt'][0])}, {format_count(ci['d_opt'][1])}])"
                if "n_opt" in ci else "")
         console.print(f"optimum at {format_flops(o['flops'])}: N = {format_count(o['n_params'])}, "
-                      f"D = {format_count(o['n_tokens'])}, {o['tokens_per_param']:.1f} tokens/param"
+                      f"D = {format_count(o['n_tokens'])}, {format_ratio(o['tokens_per_param'])} tokens/param"
                       + rng, markup=False)
     if output is not None:
         console.print(f"saved to {output}" + (" (use it as --law FILE)" if doc["approach"] == 3

@@ -6,10 +6,10 @@ import typer
 
 from scalinglab.cli._common import verb_app
 from scalinglab.cli import hardware as hw
-from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
+from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table, warn
 from scalinglab.laws import DEFAULT_LAW
 from scalinglab import api
-from scalinglab.units import format_count, format_flops, format_pf_days
+from scalinglab.units import format_count, format_flops, format_pf_days, format_ratio
 
 app = verb_app()
 
@@ -75,7 +75,7 @@ def plan_cmd(
     console.print(kv(None, [
         ("model", f"{format_count(p.n_params)} parameters"
                   + (f" ({p.arch.name}, exact: {p.arch.n_params:,})" if p.arch else "")),
-        ("data", f"{format_count(p.n_tokens)} tokens ({p.n_tokens / p.n_params:,.1f} per param)"),
+        ("data", f"{format_count(p.n_tokens)} tokens ({format_ratio(p.tokens_per_param)} per param)"),
         ("compute", f"{format_flops(c.flops)} = {format_pf_days(c.pf_days)}  "
                     f"(forward {format_flops(c.forward_flops)}, backward {format_flops(c.backward_flops)})"),
         ("loss", f"{p.loss:.4f} under {p.law}" if p.loss is not None
@@ -89,7 +89,7 @@ def plan_cmd(
          *(_f(v.terms and v.terms[t], ".3f") for t in ("irreducible", "model", "data")),
          format_count(v.optimal_at_same_compute.n_params),
          format_count(v.optimal_at_same_compute.n_tokens),
-         f"{v.optimal_at_same_compute.tokens_per_param:.3g}",
+         format_ratio(v.optimal_at_same_compute.tokens_per_param),
          _f(v.optimal_at_same_compute.loss, ".4f")) for lid, v in p.losses.items()],
         caption=_caption(p)))
     console.print()
@@ -98,6 +98,9 @@ def plan_cmd(
     console.print()
     if p.hardware is not None:
         console.print(kv("Hardware", hw.time_rows(p.hardware)))
+        console.print()
+    if p.warnings:
+        warn(p.warnings)
         console.print()
     if p.memory is not None:
         from scalinglab.cli.memory import memory_summary

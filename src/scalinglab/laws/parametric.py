@@ -47,6 +47,7 @@ class ParametricLaw(Law):
     optimum_formula = ("C = 6ND; N_opt = G (C/6)^a, D_opt = (C/6)^b / G (Hoffmann et al. 2022, "
                        "closed form)")
     additive = True
+    optimum_minimises_loss = True  # the closed form is the minimum of L along C = 6ND
     extensions = frozenset({"inference-aware", "data-constrained"})
 
     def __post_init__(self):
