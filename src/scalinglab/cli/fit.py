@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from scalinglab.cli._common import verb_app
-from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
+from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table, warn
 from scalinglab.errors import InputError
 from scalinglab.units import format_count, format_flops, format_ratio, parse_flops, parse_number
 
@@ -89,7 +89,7 @@ def fit_cmd(
         draw(runs, report.law)
     if json:
         return print_json(report)
-    _show(doc, output, plot)
+    _show(doc, output, plot, report.data)
 
 
 def _plotter(path: Path):
@@ -141,8 +141,12 @@ def _progress(total: int, approach: int):
         yield lambda done, _: bar.update(task, completed=done)
 
 
-def _show(doc: dict, output, plot) -> None:
+def _show(doc: dict, output, plot, runs) -> None:
     ci = doc["ci"]
+    console.print(f"data: {len(runs)} runs from {runs.source}; columns {runs.columns_used}",
+                  markup=False)
+    for line in runs.notes:
+        console.print(f"  {line}", markup=False)
     if doc["approach"] == 2:
         console.print(f"[bold]Approach 2[/bold] (isoFLOP profiles): N* ~ C^{doc['a']:.3f}, "
                       f"D* ~ C^{doc['b']:.3f}")
@@ -195,5 +199,7 @@ def _show(doc: dict, output, plot) -> None:
                                                else ""), markup=False)
     if plot is not None:
         console.print(f"figure saved to {plot}", markup=False)
+    if doc["warnings"]:
+        warn(doc["warnings"])
     console.print()
     assumptions(doc["assumptions"])

@@ -6,7 +6,7 @@ no token column is. The built-in dataset `chinchilla` is Epoch AI's reading of C
 
 import csv
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -26,6 +26,12 @@ ALIASES = {
     "loss": ("loss", "l", "valloss", "evalloss", "validationloss", "testloss", "finalloss"),
 }
 LABELS = {"n_params": "parameters (N)", "n_tokens": "tokens (D)", "flops": "FLOP (C)", "loss": "loss"}
+# a training loss is used only when no held-out loss column (ALIASES["loss"]) is there
+TRAIN_LOSS = ("trainloss", "trainingloss", "trloss")
+# tokens and FLOP both given: C = 6ND within this share, else a warning says which was used
+FLOP_TOLERANCE = 0.03
+# cross-entropy in nats/token of a language model: above this it looks like a perplexity
+MAX_LOSS = 10.0
 
 DATASETS = {
     "chinchilla": dict(
@@ -49,8 +55,9 @@ class Runs(Result):
     source: str = "arrays"
     dropped: int = 0
     budgets: tuple = hidden(default=())
-    columns: dict = hidden(default_factory=dict)  # role -> the column it came from
-    notes: tuple = hidden(default=())  # what reading the columns noticed
+    columns: dict = field(default_factory=dict)  # role -> the column it came from
+    notes: tuple = ()  # how the columns were read (which loss column was preferred)
+    warnings: tuple = ()  # what in the data looks wrong (6ND disagreement, perplexities)
 
     _derived = ("n_points",)
 
@@ -60,6 +67,12 @@ class Runs(Result):
     @property
     def n_points(self) -> int:
         return len(self)
+
+    @property
+    def columns_used(self) -> str:
+        """Which column played which role: "N 'params', D 'tokens', loss 'val_loss'"."""
+        short = {"n_params": "N", "n_tokens": "D", "flops": "C", "loss": "loss"}
+        return ", ".join(f"{short[role]} {col!r}" for role, col in self.columns.items())
 
 
 def _norm(name: str) -> str:
@@ -108,6 +121,16 @@ def from_columns(columns: dict, source: str = "columns", names: dict | None = No
         raise unknown("column role", sorted(bad)[0], ALIASES)
     header = list(columns)
     cols = {role: _pick(header, role, names.get(role)) for role in ALIASES}
+    notes = []
+    train = [h for h in header if _norm(h) in TRAIN_LOSS]
+    if "loss" not in names and train:
+        if cols["loss"] is not None:
+            notes.append(f"loss: {cols['loss']!r} preferred over {train[0]!r} (a held-out loss "
+                         f"measures what the law predicts; --loss-col {train[0]!r} to fit the "
+                         "training loss)")
+        elif len(train) == 1:
+            cols["loss"] = train[0]
+            notes.append(f"loss: {train[0]!r}, a training loss (no validation loss column)")
     for role in ("n_params", "loss"):
         if cols[role] is None:
             raise InputError(f"no column for {LABELS[role]} in {source}: expected one of "
@@ -120,7 +143,34 @@ def from_columns(columns: dict, source: str = "columns", names: dict | None = No
     d = v["n_tokens"] if "n_tokens" in v else tokens_for_compute(v["flops"], n)
     c = v["flops"] if "flops" in v else FLOPS_PER_PARAM_TOKEN * n * d
     used = {role: col for role, col in cols.items() if col is not None}
-    return _check(Runs(n, d, c, v["loss"], source, columns=used), min_points)
+    if "n_tokens" not in v:
+        notes.append(f"tokens: D = C / 6N from {cols['flops']!r}")
+    elif "flops" not in v:
+        notes.append(f"FLOP: C = 6ND from {cols['n_tokens']!r}")
+    runs = Runs(n, d, c, v["loss"], source, columns=used, notes=tuple(notes),
+                warnings=data_warnings(n, v.get("n_tokens"), v.get("flops"), v["loss"], cols))
+    return _check(runs, min_points)
+
+
+def data_warnings(n, d, c, loss, cols: dict) -> tuple:
+    """What looks wrong in runs: tokens and FLOP that disagree with C = 6ND by more than
+    FLOP_TOLERANCE (and which each fit uses), losses above MAX_LOSS (perplexities?)."""
+    out = []
+    if d is not None and c is not None:
+        off = np.abs(c / (FLOPS_PER_PARAM_TOKEN * n * d) - 1)
+        bad = off > FLOP_TOLERANCE
+        if bad.any():
+            out.append(f"{int(bad.sum())} of {len(off)} runs have {cols['flops']!r} off C = 6ND of "
+                       f"{cols['n_params']!r} and {cols['n_tokens']!r} by more than "
+                       f"{FLOP_TOLERANCE:.0%} (up to {float(off.max()):.1%}): Approach 3 fits N and "
+                       f"D from {cols['n_tokens']!r}; Approach 2 groups budgets by "
+                       f"{cols['flops']!r}")
+    high = loss > MAX_LOSS
+    if high.any():
+        out.append(f"{int(high.sum())} of {len(loss)} losses in {cols['loss']!r} are above "
+                   f"{MAX_LOSS:g} (up to {float(loss.max()):.4g}): is it a perplexity? The laws "
+                   "take cross-entropy in nats/token (log of the perplexity)")
+    return tuple(out)
 
 
 def _check(runs: Runs, min_points: int = MIN_POINTS) -> Runs:
