@@ -121,6 +121,14 @@ def params(arch):
     return count_params(load_spec(arch))
 
 
+def shape(n_params, family="llama"):
+    """A transformer shape (d_model, layers, heads, kv-heads, d_ff) for a parameter count, with
+    its exact count (architecture.shape.suggest_shape: the family's rules and aspect ratio)."""
+    from scalinglab.architecture.shape import suggest_shape
+
+    return suggest_shape(units.parse_number(n_params, "N (parameters)"), family)
+
+
 def memory(arch, mode="train", dtype="bf16", gpu=None, **kw):
     """Memory per GPU for training, fine-tuning (full, LoRA, QLoRA) or inference; with gpu, the
     verdict and the fewest GPUs that fit."""
@@ -139,7 +147,7 @@ def fit(data, approach=3, bootstrap=None, seed=0, **kw):
 
 def plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW, arch=None,
          gpu=None, n_gpus=None, days=None, dtype="bf16", mfu=None, sparse=False, price=None,
-         inference_tokens=None, unique_tokens=None):
+         inference_tokens=None, unique_tokens=None, family=None):
     """A whole training plan from whatever is known (scalinglab.plan.make_plan); every number
     may be given as the CLI writes it ("1e24", "3.64e3 PF-days", "7B", "40%", "$2.5")."""
     from scalinglab.plan import make_plan
@@ -153,7 +161,7 @@ def plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW,
         price=_num(price, "--price", units.parse_price),
         inference_tokens=None if inference_tokens is None else units.parse_count(
             inference_tokens, "--inference-tokens", allow_zero=True),
-        unique_tokens=_num(unique_tokens, "--unique-tokens"))
+        unique_tokens=_num(unique_tokens, "--unique-tokens"), family=family)
 
 
 def explain(model=None, params=None, tokens=None, law=DEFAULT_LAW):

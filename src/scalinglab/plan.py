@@ -5,6 +5,7 @@ law's prediction side by side. make_plan only composes: each section is computed
 from dataclasses import dataclass
 
 from scalinglab.architecture.plan import ArchInfo, arch_for_plan
+from scalinglab.architecture.shape import DEFAULT_FAMILY, ShapeSuggestion, suggest_shape
 from scalinglab.beyond import DataBlock, InferenceBlock, plan_extras
 from scalinglab.compute import (CHINCHILLA_TOKENS_PER_PARAM, TrainingFlops, params_for_compute,
                                 tokens_for_compute, training_flops)
@@ -85,6 +86,7 @@ class Plan(Result):
     memory: MemoryEstimate | None = None  # with an arch and a gpu
     hardware: TrainingTime | None = omit_none()  # with a gpu
     arch: ArchInfo | None = omit_none()  # the architecture behind N
+    shape: ShapeSuggestion | None = omit_none()  # without an arch: a shape for N (`shape N`)
     inference: InferenceBlock | None = omit_none()  # with inference_tokens
     data_constrained: DataBlock | None = omit_none()  # with unique_tokens
     warnings: tuple = ()  # what makes the plan unlike a real run (a dtype that does not train)
@@ -147,14 +149,16 @@ def _solve(law: Law, compute, n_params, n_tokens, loss, n_law) -> tuple[float, f
 
 def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW, arch=None,
               gpu=None, n_gpus=None, days=None, dtype=DEFAULT_DTYPE, mfu=None, sparse=False,
-              price=None, inference_tokens=None, unique_tokens=None) -> Plan:
+              price=None, inference_tokens=None, unique_tokens=None, family=None) -> Plan:
     """The whole plan from whatever is known, in base units (FLOP, parameters, tokens, nats).
 
     arch: preset name or config.json path; its exact (active) parameter count is N, and laws
     that count non-embedding parameters get that count. gpu: accelerator id; the run's time and
     cost on n_gpus (default 1) at dtype, mfu (default 0.4), sparse peak, price (USD per
     GPU-hour). days (with gpu) sets the compute budget. arch with gpu: training memory per GPU.
-    inference_tokens, unique_tokens: the inference-aware and data-constrained blocks."""
+    inference_tokens, unique_tokens: the inference-aware and data-constrained blocks.
+    Without arch: the shape `scalinglab shape N --family FAMILY` suggests for the plan's N
+    (llama unless family is given), and with gpu its training memory."""
     law = get_law(law)
     _needs_gpu(gpu, n_gpus=n_gpus, days=days, mfu=mfu, sparse=sparse or None, price=price,
                dtype=None if dtype == DEFAULT_DTYPE else dtype)
@@ -183,15 +187,32 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
               for lw in {law.id: law, **LAWS}.values()}
     hardware = None if gpu is None else training_time(flops.flops, gpu, n_gpus, dtype, mfu,
                                                       sparse, price)
-    memory = None if arch is None or gpu is None else plan_memory(arch, gpu, int(n_gpus))
+    if arch is not None and family is not None:
+        raise InputError("--family suggests a shape for N; with --arch the shape is given")
+    shape, shape_note = (None, ()) if arch is not None else _shape(n, family)
+    model = arch if arch is not None else None if shape is None else shape.spec
+    memory = None if model is None or gpu is None else plan_memory(model, gpu, int(n_gpus))
     inference, data, extra_notes = plan_extras(law, losses[law.id].n_params, d, inference_tokens,
                                                unique_tokens)
     assumptions = (_law_assumptions(law, n, non_embedding)
                    + (hardware.assumptions if hardware else ())
-                   + (info.assumptions if info else ()) + extra_notes)
+                   + (info.assumptions if info else ()) + shape_note + extra_notes)
     warnings = hardware.warnings if hardware else ()
     return Plan(law.id, "; ".join(how + [solved]), n, d, flops, losses, ratio_check(n, d, law),
-                assumptions, memory, hardware, info, inference, data, warnings)
+                assumptions, memory, hardware, info, shape, inference, data, warnings)
+
+
+def _shape(n: float, family) -> tuple:
+    """(the suggested shape for N or None, the assumption line saying so)."""
+    try:
+        s = suggest_shape(n, family or DEFAULT_FAMILY)
+    except InputError as e:
+        if family is not None:
+            raise
+        return None, (f"shape: none suggested ({e})",)
+    return s, (f"shape: no --arch, so the {s.family}-family shape for N (`scalinglab shape "
+               f"{format_count(n)}`): {s.d_model} x {s.n_layers} layers, {s.total:,} parameters "
+               f"({s.error:+.2%}); the memory check uses it",)
 
 
 def _needs_gpu(gpu, **options) -> None:

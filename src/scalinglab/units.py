@@ -252,13 +252,13 @@ def format_energy(kwh: float, digits: int = 3) -> str:
 
 def format_ratio(x: float, digits: int = 3) -> str:
     """A ratio (tokens per parameter, x the optimum): `digits` significant figures below 10, so
-    that 0.0494 is '0.0494', never '0.0'; one decimal from 10 up ('214.3', '1,875.0')."""
+    that 0.0494 is '0.0494' and 1 is '1.00', never '0.0'; one decimal from 10 up ('214.3')."""
     x = float(x)
     if not math.isfinite(x):
         return str(x)
     if abs(x) >= 1e6:
         return format_sci(x, digits)
-    return f"{x:.{digits}g}" if abs(x) < 10 else f"{x:,.1f}"
+    return f"{x:#.{digits}g}".rstrip(".") if abs(x) < 10 else f"{x:,.1f}"
 
 
 def format_times(x: float, digits: int = 3) -> str:

@@ -92,10 +92,15 @@ def unknown_type_config(name_or_path) -> dict | None:
 
 
 def load_spec(name_or_path) -> TransformerSpec:
-    """A TransformerSpec from a preset name, a config.json path, or a spec (returned as is)."""
+    """A TransformerSpec from a preset name, a config.json path, a parameter count ('13B': the
+    shape `scalinglab shape 13B` suggests, llama family), or a spec (returned as is)."""
     if isinstance(name_or_path, TransformerSpec):
         return name_or_path
     s = str(name_or_path)
     if s.endswith(".json") or Path(s).is_dir() or Path(s).is_file():
         return load_config(s)
+    from scalinglab.architecture.shape import is_size, suggest_shape
+
+    if is_size(s):
+        return suggest_shape(s).spec
     return get_preset(s)

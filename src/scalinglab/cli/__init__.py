@@ -18,7 +18,7 @@ VERBS = {
     "plan": "plan", "loss": "core", "optimal": "core", "flops": "core", "laws": "core",
     "time": "hardware", "gpus": "hardware", "precision": "hardware", "params": "arch",
     "memory": "memory", "fit": "fit", "hyperparams": "beyond", "explain": "beyond",
-    "models": "plots", "plot": "plots",
+    "models": "plots", "plot": "plots", "shape": "shape",
 }
 
 

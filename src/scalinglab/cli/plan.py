@@ -56,6 +56,9 @@ def plan_cmd(
     arch: Annotated[Optional[str], typer.Option("--arch", help="N from an architecture: preset or "
                                                                "config.json (exact count); with "
                                                                "--gpu, a memory check.")] = None,
+    family: Annotated[Optional[str], typer.Option(
+        "--family", help="Without --arch: the family of the suggested shape (llama, llama3, "
+                         "gpt3; see `scalinglab shape`).")] = None,
     json: Json = False,
     report: Annotated[Optional[str], typer.Option(
         "--report", help="Also write a self-contained HTML report (figures, assumptions).")] = None,
@@ -64,7 +67,7 @@ def plan_cmd(
     from scalinglab.cli.beyond import print_plan_extras
 
     p = api.plan(compute, params, tokens, target_loss, law, arch, gpu, n_gpus, days, dtype, mfu,
-                 sparse, price, inference_tokens, unique_tokens)
+                 sparse, price, inference_tokens, unique_tokens, family)
     if report is not None:
         from scalinglab.cli.plots import write_plan_report
         write_plan_report(p, report, law, announce=not json)
@@ -96,6 +99,12 @@ def plan_cmd(
     console.print(f"[bold]20:1 check[/bold]: {p.ratio}", markup=True)
     print_plan_extras(p)
     console.print()
+    if p.shape is not None:
+        from scalinglab.cli.shape import shape_rows
+
+        console.print(kv(f"Shape (suggested, {p.shape.family} family; --arch to give one)",
+                         shape_rows(p.shape)))
+        console.print()
     if p.hardware is not None:
         console.print(kv("Hardware", hw.time_rows(p.hardware)))
         console.print()
