@@ -11,6 +11,7 @@ from scalinglab.compute import (CHINCHILLA_TOKENS_PER_PARAM, TrainingFlops, para
                                 tokens_for_compute, training_flops)
 from scalinglab.errors import InputError
 from scalinglab.hardware import get_accelerator
+from scalinglab.inference import ServingCost, serving_cost
 from scalinglab.laws import DEFAULT_LAW, LAWS, get_law
 from scalinglab.laws.base import Law, Optimum
 from scalinglab.memory import MemoryEstimate, plan_memory
@@ -89,6 +90,7 @@ class Plan(Result):
     shape: ShapeSuggestion | None = omit_none()  # without an arch: a shape for N (`shape N`)
     inference: InferenceBlock | None = omit_none()  # with inference_tokens
     data_constrained: DataBlock | None = omit_none()  # with unique_tokens
+    serving: ServingCost | None = omit_none()  # with inference_tokens, arch and gpu
     warnings: tuple = ()  # what makes the plan unlike a real run (a dtype that does not train)
 
     _derived = ("tokens_per_param", "flops", "forward_flops", "backward_flops", "pf_days", "loss")
@@ -156,9 +158,10 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
     that count non-embedding parameters get that count. gpu: accelerator id; the run's time and
     cost on n_gpus (default 1) at dtype, mfu (default 0.4), sparse peak, price (USD per
     GPU-hour). days (with gpu) sets the compute budget. arch with gpu: training memory per GPU.
-    inference_tokens, unique_tokens: the inference-aware and data-constrained blocks.
+    inference_tokens, unique_tokens: the inference-aware and data-constrained blocks;
+    inference_tokens with arch and gpu: the GPU-hours and cost to serve them (serving_cost).
     Without arch: the shape `scalinglab shape N --family FAMILY` suggests for the plan's N
-    (llama unless family is given), and with gpu its training memory."""
+    (llama unless family is given); with gpu, memory and serving are computed on it."""
     law = get_law(law)
     _needs_gpu(gpu, n_gpus=n_gpus, days=days, mfu=mfu, sparse=sparse or None, price=price,
                dtype=None if dtype == DEFAULT_DTYPE else dtype)
@@ -192,6 +195,8 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
     shape, shape_note = (None, ()) if arch is not None else _shape(n, family)
     model = arch if arch is not None else None if shape is None else shape.spec
     memory = None if model is None or gpu is None else plan_memory(model, gpu, int(n_gpus))
+    serving = (None if model is None or gpu is None or inference_tokens is None else
+               serving_cost(model, gpu, inference_tokens, price))
     inference, data, extra_notes = plan_extras(law, losses[law.id].n_params, d, inference_tokens,
                                                unique_tokens)
     assumptions = (_law_assumptions(law, n, non_embedding)
@@ -199,7 +204,7 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
                    + (info.assumptions if info else ()) + shape_note + extra_notes)
     warnings = hardware.warnings if hardware else ()
     return Plan(law.id, "; ".join(how + [solved]), n, d, flops, losses, ratio_check(n, d, law),
-                assumptions, memory, hardware, info, shape, inference, data, warnings)
+                assumptions, memory, hardware, info, shape, inference, data, serving, warnings)
 
 
 def _shape(n: float, family) -> tuple:

@@ -132,15 +132,21 @@ def parse_bytes(text, what: str = "memory") -> float:
     return _positive(value * _BYTES.get(unit, 1.0), text, what)
 
 
-_SECONDS = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "min": 60.0, "h": 3600.0}
+_SECONDS = {"": 1.0, "s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "min": 60.0,
+            "h": 3600.0}
+_DURATION = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*([a-z]*)\s*$", re.I)
 
 
 def parse_duration(text, what: str = "duration") -> float:
-    """A duration in seconds: '50ms', '0.05s', '2 min'; a bare number is seconds."""
-    value, unit = _split(text, what, _SECONDS)
-    if unit and unit not in _SECONDS:
-        raise InputError(f"{what}: unknown unit {unit!r} in {text!r} (use ms, s or min)")
-    return _positive(value * _SECONDS.get(unit, 1.0), text, what)
+    """A duration in seconds: '50ms', '0.05s', '6us', '2 min'; a bare number is seconds. Only
+    time units: '5m' is an error, not 5 million seconds."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return _positive(float(text), text, what)
+    m = _DURATION.match(str(text))
+    if not m or m.group(2).lower() not in _SECONDS:
+        raise InputError(f"{what}: cannot read {text!r} as a duration (use ms, s, us or min: "
+                         "50ms, 0.05s)")
+    return _positive(float(m.group(1)) * _SECONDS[m.group(2).lower()], text, what)
 
 
 def parse_list(text, parse, what: str = "list") -> list:
@@ -149,6 +155,28 @@ def parse_list(text, parse, what: str = "list") -> list:
     if not items:
         raise InputError(f"{what}: {text!r} is empty; give comma-separated values (e.g. 1,8,64)")
     return [parse(t, what) for t in items]
+
+
+_SIZE_UNITS = {"b": 1.0, "byte": 1.0, "bytes": 1.0, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+               "kib": 2.0**10, "mib": 2.0**20, "gib": 2.0**30, "tib": 2.0**40}
+
+
+def parse_size(text, what: str = "size") -> float:
+    """A size in bytes, zero or more: '1343MiB', '1.5 GB' (decimal), '2GiB' (binary), '0', '512'."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value, unit = float(text), ""
+    else:
+        m = re.match(r"^\s*([+-]?[0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([a-z]*)\s*$", str(text), re.I)
+        if not m:
+            raise InputError(f"{what}: cannot read {text!r} as a size (try 1343MiB, 1.5GB, 2GiB)")
+        value, unit = float(m.group(1)), m.group(2).lower()
+    if unit and unit not in _SIZE_UNITS:
+        raise InputError(f"{what}: unknown unit {unit!r} in {text!r} (use B, kB, MB, GB, TB, "
+                         "KiB, MiB, GiB, TiB)")
+    value *= _SIZE_UNITS.get(unit, 1.0)
+    if not math.isfinite(value) or value < 0:
+        raise InputError(f"{what}: {text!r} must be zero or a positive size")
+    return value
 
 
 # --- formatting -------------------------------------------------------------------------------
@@ -264,6 +292,11 @@ def format_ratio(x: float, digits: int = 3) -> str:
 def format_times(x: float, digits: int = 3) -> str:
     """A multiple: '0.284x', '12.4x', '102.5x'."""
     return f"{format_ratio(x, digits)}x"
+
+
+def format_gib(n: float) -> str:
+    """Binary units, as nvidia-smi and torch report device memory: 51539607552 -> '48.00 GiB'."""
+    return f"{float(n) / 2**30:.2f} GiB"
 
 
 def format_duration(seconds: float) -> str:

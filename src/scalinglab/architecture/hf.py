@@ -346,6 +346,55 @@ def _bert(c):
                 embedding_norm=True, encoder_only=True, pooler=True)
 
 
+# What memory needs beyond the shape (issue 12): the activation function, dropout and sliding-window
+# layers, with the defaults of each transformers config class (configuration_<type>.py, v5).
+_ACTIVATION = {"gpt2": "gelu_new", "gpt_neox": "gelu", "bert": "gelu", "gemma": "gelu_pytorch_tanh",
+               "gemma2": "gelu_pytorch_tanh", "gemma3": "gelu_pytorch_tanh",
+               "gemma3_text": "gelu_pytorch_tanh"}
+_DROPOUT = {  # model_type -> (hidden, attention, embedding) config fields and their defaults
+    "gpt2": (("resid_pdrop", 0.1), ("attn_pdrop", 0.1), ("embd_pdrop", 0.1)),
+    "gpt_neox": (("hidden_dropout", 0.0), ("attention_dropout", 0.0), ("hidden_dropout", 0.0)),
+    "bert": (("hidden_dropout_prob", 0.1), ("attention_probs_dropout_prob", 0.1),
+             ("hidden_dropout_prob", 0.1)),
+}
+_WINDOW_DEFAULT = {"mistral": 4096, "gemma2": 4096, "gemma3": 4096, "gemma3_text": 4096}
+
+
+def _sliding_layers(model_type: str, cfg: dict, n: int) -> int:
+    """How many of the n layers use the sliding window, as each config class lays them out."""
+    if isinstance(cfg.get("layer_types"), list):
+        return sum(t == "sliding_attention" for t in cfg["layer_types"])
+    if model_type in ("qwen2", "qwen3", "qwen2_moe", "qwen3_moe"):
+        if not cfg.get("use_sliding_window", False):
+            return 0
+        first = cfg.get("max_window_layers", 28)
+        if model_type == "qwen2_moe":
+            return sum(1 for i in range(n) if (i + 1) % 2 and i < first)
+        return sum(1 for i in range(n) if i >= first)
+    if model_type == "gemma2":
+        return sum(1 for i in range(n) if (i + 1) % 2)
+    if model_type in ("gemma3", "gemma3_text"):
+        every = cfg.get("sliding_window_pattern", 6)
+        return sum(1 for i in range(n) if (i + 1) % every)
+    return n
+
+
+def _training_fields(model_type: str, cfg: dict, n_layers: int) -> dict:
+    act = cfg.get("hidden_act") or cfg.get("hidden_activation") or cfg.get("activation_function")
+    act = act or _ACTIVATION.get(model_type, "silu")
+    if model_type == "gemma" and act == "gelu":  # transformers reads Gemma's legacy 'gelu' as tanh
+        act = "gelu_pytorch_tanh"
+    hidden, attn, emb = _DROPOUT.get(model_type, (("", 0.0), ("attention_dropout", 0.0), ("", 0.0)))
+    drop = [float(cfg.get(k) if cfg.get(k) is not None else d) if k else d
+            for k, d in (hidden, attn, emb)]
+    window = cfg.get("sliding_window", _WINDOW_DEFAULT.get(model_type)) or 0
+    if model_type in ("qwen2", "qwen3", "qwen2_moe", "qwen3_moe") and not cfg.get("use_sliding_window"):
+        window = 0
+    return dict(model_type=model_type, activation=str(act), dropout=drop[0],
+                attention_dropout=drop[1], embedding_dropout=drop[2], sliding_window=int(window),
+                sliding_layers=_sliding_layers(model_type, cfg, n_layers) if window else 0)
+
+
 READERS = {
     "llama": _llama, "mistral": _mistral, "ministral": _ministral, "mixtral": _mixtral,
     "qwen2": _qwen2, "qwen2_moe": _qwen2_moe, "qwen3": _qwen3, "qwen3_moe": _qwen3_moe,
@@ -395,6 +444,7 @@ def spec_from_config(cfg: dict, name: str = "", source: str = "", where: str = "
     model_type, text, notes = _unwrap(cfg, where)
     inner = where if text is cfg else f"{where} text_config"
     fields = READERS[model_type](_Config(text, inner, model_type))
+    fields.update(_training_fields(model_type, text, fields["n_layers"]))
     return TransformerSpec(**fields, name=name or cfg.get("_name_or_path", "") or model_type,
                            source=source or where, notes=tuple(notes))
 

@@ -65,6 +65,14 @@ class TransformerSpec(Result):
     # Encoder-only
     encoder_only: bool = False      # BERT: no LM head; a pooler (d_model x d_model + bias) instead
     pooler: bool = False
+    # Training-time and attention details memory needs (issue 12); read from config.json
+    model_type: str = ""            # the transformers implementation (config model_type); "" = unknown
+    activation: str = ""            # hidden_act as transformers names it (silu, gelu_new, ...); "" = unknown
+    dropout: float = 0.0            # residual/hidden dropout probability (GPT-2 resid_pdrop)
+    attention_dropout: float = 0.0  # dropout on the attention probabilities
+    embedding_dropout: float = 0.0  # dropout after the embeddings (GPT-2 embd_pdrop)
+    sliding_window: int = 0         # tokens a sliding-window layer attends to (0: none)
+    sliding_layers: int = 0         # how many layers use the sliding window (Gemma 2/3: the local ones)
     name: str = ""
     source: str = ""
     notes: tuple = field(default=())
@@ -81,6 +89,14 @@ class TransformerSpec(Result):
             v = getattr(self, f)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
                 raise InputError(f"architecture {self.name or '?'}: {f} must be a non-negative integer, got {v!r}")
+        for f in ("dropout", "attention_dropout", "embedding_dropout"):
+            v = getattr(self, f)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v < 1:
+                raise InputError(f"architecture {self.name or '?'}: {f} must be a probability in [0, 1), got {v!r}")
+        if not isinstance(self.sliding_window, int) or self.sliding_window < 0 or not (
+                isinstance(self.sliding_layers, int) and 0 <= self.sliding_layers <= self.n_layers):
+            raise InputError(f"architecture {self.name or '?'}: sliding_window must be >= 0 and "
+                             f"sliding_layers in 0..n_layers")
         for f, allowed in (("norm", NORMS), ("positions", POSITIONS), ("attn_bias", ATTN_BIAS),
                            ("qk_norm", QK_NORM)):
             if getattr(self, f) not in allowed:
