@@ -72,16 +72,20 @@ def flops(n_params, n_tokens):
 
 def training_time(flops=None, gpu=None, n_gpus=None, dtype="bf16", mfu=None, sparse=False,
                   price=None, n_params=None, n_tokens=None, gpu_hours=None, pue=None, power=None,
-                  grid=None, arch=None, convention="6N", seq_len=None):
+                  grid=None, arch=None, convention="6N", seq_len=None, mode=None, rank=None,
+                  targets=None):
     """Time, GPU-hours, cost and energy of a run on n_gpus x gpu: `flops`, or C = 6ND from
     n_params and n_tokens, or arch with n_tokens under a named FLOP convention
-    (architecture.flops.run_flops); MFU 0.4 unless given, or implied by reported gpu_hours."""
+    (architecture.flops.run_flops); MFU 0.4 unless given, or implied by reported gpu_hours.
+    mode: fine-tuning, full (6N, as pretraining) or lora/qlora/lora8 (frozen base, adapters of
+    `rank` on `targets`: 4N + 6N_a per token under 6N; architecture.flops)."""
     from scalinglab.compute import training_flops
     from scalinglab.errors import InputError
     from scalinglab.training import DEFAULT_PUE, time_from_gpu_hours
     from scalinglab.training import training_time as run
 
     note = ""
+    lora = _lora_options(mode, rank, targets, need_arch=arch is None)
     if arch is not None:
         if flops is not None or n_params is not None or n_tokens is None:
             raise InputError("--arch takes --tokens (and no --flops or --params): the "
@@ -89,7 +93,8 @@ def training_time(flops=None, gpu=None, n_gpus=None, dtype="bf16", mfu=None, spa
         from scalinglab.architecture.flops import DEFAULT_SEQ_LEN, run_flops
 
         t = DEFAULT_SEQ_LEN if seq_len is None else units.parse_whole(seq_len, "--seq-len")
-        flops, note = run_flops(arch, units.parse_number(n_tokens, "--tokens"), convention, t)
+        flops, note = run_flops(arch, units.parse_number(n_tokens, "--tokens"), convention, t,
+                                None if mode is None else str(mode).lower(), **lora)
         n_tokens = None
     if (flops is None) == (n_params is None or n_tokens is None) or (
             flops is not None and (n_params, n_tokens) != (None, None)):
@@ -112,6 +117,31 @@ def training_time(flops=None, gpu=None, n_gpus=None, dtype="bf16", mfu=None, spa
     if gpu_hours is not None:
         return time_from_gpu_hours(c, units.parse_gpu_hours(gpu_hours, "--gpu-hours"), gpu, **kw)
     return run(c, gpu, mfu=_num(mfu, "--mfu", units.parse_fraction), **kw)
+
+
+def _lora_options(mode, rank, targets, need_arch: bool) -> dict:
+    """rank and targets for a LoRA mode of `time`; refused with any other mode (or none)."""
+    from scalinglab.architecture.flops import FINETUNE
+    from scalinglab.errors import InputError, unknown
+
+    m = None if mode is None else str(mode).lower()
+    if m is not None and m not in FINETUNE:
+        raise unknown("fine-tuning mode", mode, FINETUNE)
+    lora = m not in (None, "full")
+    if not lora and (rank, targets) != (None, None):
+        given = ", ".join(o for o, v in (("--rank", rank), ("--targets", targets)) if v is not None)
+        raise InputError(f"{given} appl{'y' if ',' in given else 'ies'} only to --mode lora, "
+                         "qlora or lora8"
+                         + (f" (not --mode {m})" if m else ""))
+    if lora and need_arch:
+        raise InputError(f"--mode {m} counts the adapters of an architecture: give --arch (a "
+                         "preset, a config.json or a size such as 7B) with --tokens")
+    if not lora:
+        return {}
+    out = {"rank": 16 if rank is None else units.parse_whole(rank, "--rank")}
+    if targets is not None:
+        out["targets"] = tuple(units.parse_list(targets, lambda t, _: t, "--targets", "q,v"))
+    return out
 
 
 def params(arch):

@@ -149,11 +149,11 @@ def parse_duration(text, what: str = "duration") -> float:
     return _positive(float(m.group(1)) * _SECONDS[m.group(2).lower()], text, what)
 
 
-def parse_list(text, parse, what: str = "list") -> list:
+def parse_list(text, parse, what: str = "list", example: str = "1,8,64") -> list:
     """'1,8,64' -> [parse(each)]; an empty list is an error."""
     items = [t.strip() for t in str(text).split(",") if t.strip()]
     if not items:
-        raise InputError(f"{what}: {text!r} is empty; give comma-separated values (e.g. 1,8,64)")
+        raise InputError(f"{what}: {text!r} is empty; give comma-separated values (e.g. {example})")
     return [parse(t, what) for t in items]
 
 

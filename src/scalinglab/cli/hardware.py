@@ -76,15 +76,22 @@ def time_cmd(
     convention: Annotated[str, typer.Option("--convention", help="FLOP convention with --arch: 6N, "
                                             "kaplan, palm, chinchilla, megatron, matmul.")] = "6N",
     seq_len: Annotated[str, typer.Option("--seq-len", help="Sequence length with --arch.")] = "2048",
+    mode: Annotated[Optional[str], typer.Option("--mode", help="Fine-tuning: full (6N) or lora, "
+                                                "qlora, lora8 with --arch (frozen base, no weight "
+                                                "gradients: 4N + 6N_adapters).")] = None,
+    rank: Annotated[Optional[str], typer.Option("--rank", help="LoRA rank (default 16).")] = None,
+    targets: Annotated[Optional[str], typer.Option("--targets", help="LoRA targets, e.g. q,v or "
+                                                   "q_proj,v_proj (default: all linears).")] = None,
     json: Json = False,
 ):
     """Training time, GPU-hours, cost and energy: C / (n_gpus x peak[dtype] x MFU)."""
     t = api.training_time(flops, gpu, n_gpus, dtype, mfu, sparse, price, params, tokens, gpu_hours,
-                          pue, power, grid, arch, convention, seq_len)
+                          pue, power, grid, arch, convention, seq_len, mode, rank, targets)
     if json:
         return print_json(t)
-    console.print(f"[bold]Training[/bold] {format_flops(t.flops)}"
-                  + (f" ({arch}, {convention}, D = {tokens})" if arch is not None else
+    what = "Fine-tuning" if mode is not None else "Training"
+    console.print(f"[bold]{what}[/bold] {format_flops(t.flops)}"
+                  + (f" ({arch}, {mode or convention}, D = {tokens})" if arch is not None else
                      f" (6ND, N = {params}, D = {tokens})" if flops is None else ""))
     console.print(kv(None, time_rows(t)))
     warn(t.warnings)
