@@ -159,11 +159,32 @@ def shape(n_params, family="llama"):
     return suggest_shape(units.parse_number(n_params, "N (parameters)"), family)
 
 
+def _memory_parsers() -> dict:
+    def whole(x, what):
+        return units.parse_whole(x, what)
+
+    def share(x, what):
+        return units.parse_fraction(x, what, allow_zero=True)
+
+    return {"n_gpus": whole, "tp": whole, "pp": whole, "batch": whole, "seq": whole,
+            "context": whole, "rank": whole, "zero": lambda x, w: units.parse_whole(x, w, 0),
+            "overhead": share, "dropout": units.parse_probability,
+            "lora_dropout": units.parse_probability,
+            "reserve": units.parse_size,
+            "targets": lambda x, w: units.parse_list(x, lambda t, _: t, w, "q,v")}
+
+
 def memory(arch, mode="train", dtype="bf16", gpu=None, **kw):
-    """Memory per GPU for training, fine-tuning (full, LoRA, QLoRA) or inference; with gpu, the
-    verdict and the fewest GPUs that fit."""
+    """Memory per GPU for training, fine-tuning (full, LoRA, QLoRA, LoRA over int8) or inference;
+    with gpu, the verdict and the fewest GPUs that fit. Options as memory.estimate takes them,
+    numbers or the CLI's strings ('10%' overhead, '2GiB' reserve, 'q,v' targets); options of
+    another mode are refused (memory.ONLY)."""
     from scalinglab.memory import estimate_for
 
+    parse = _memory_parsers()
+    for k, v in kw.items():
+        if k in parse and isinstance(v, (str, int, float)) and not isinstance(v, bool):
+            kw[k] = parse[k](v, "--" + k.replace("_", "-"))
     return estimate_for(arch, mode, dtype, gpu=gpu, **kw)
 
 
@@ -226,7 +247,8 @@ def fit(data, approach=3, bootstrap=None, seed=0, **kw):
 
 def plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW, arch=None,
          gpu=None, n_gpus=None, days=None, dtype="bf16", mfu=None, sparse=False, price=None,
-         inference_tokens=None, unique_tokens=None, family=None):
+         inference_tokens=None, unique_tokens=None, family=None, seq_len=None, micro_batch=None,
+         recompute=None):
     """A whole training plan from whatever is known (scalinglab.plan.make_plan); every number
     may be given as the CLI writes it ("1e24", "3.64e3 PF-days", "7B", "40%", "$2.5")."""
     from scalinglab.plan import make_plan
@@ -240,7 +262,9 @@ def plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW,
         price=_num(price, "--price", units.parse_price),
         inference_tokens=None if inference_tokens is None else units.parse_count(
             inference_tokens, "--inference-tokens", allow_zero=True),
-        unique_tokens=_num(unique_tokens, "--unique-tokens"), family=family)
+        unique_tokens=_num(unique_tokens, "--unique-tokens"), family=family,
+        seq_len=_num(seq_len, "--seq-len", units.parse_whole),
+        micro_batch=_num(micro_batch, "--micro-batch", units.parse_whole), recompute=recompute)
 
 
 def explain(model=None, params=None, tokens=None, law=DEFAULT_LAW):

@@ -151,7 +151,8 @@ def _solve(law: Law, compute, n_params, n_tokens, loss, n_law) -> tuple[float, f
 
 def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW, arch=None,
               gpu=None, n_gpus=None, days=None, dtype=DEFAULT_DTYPE, mfu=None, sparse=False,
-              price=None, inference_tokens=None, unique_tokens=None, family=None) -> Plan:
+              price=None, inference_tokens=None, unique_tokens=None, family=None, seq_len=None,
+              micro_batch=None, recompute=None) -> Plan:
     """The whole plan from whatever is known, in base units (FLOP, parameters, tokens, nats).
 
     arch: preset name or config.json path; its exact (active) parameter count is N, and laws
@@ -161,7 +162,9 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
     inference_tokens, unique_tokens: the inference-aware and data-constrained blocks;
     inference_tokens with arch and gpu: the GPU-hours and cost to serve them (serving_cost).
     Without arch: the shape `scalinglab shape N --family FAMILY` suggests for the plan's N
-    (llama unless family is given); with gpu, memory and serving are computed on it."""
+    (llama unless family is given); with gpu, memory and serving are computed on it.
+    seq_len, micro_batch, recompute: the memory check's sequence length (2048), micro-batch per
+    GPU (1) and recomputation (selective); they need the check (gpu)."""
     law = get_law(law)
     _needs_gpu(gpu, n_gpus=n_gpus, days=days, mfu=mfu, sparse=sparse or None, price=price,
                dtype=None if dtype == DEFAULT_DTYPE else dtype)
@@ -194,7 +197,16 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
         raise InputError("--family suggests a shape for N; with --arch the shape is given")
     shape, shape_note = (None, ()) if arch is not None else _shape(n, family)
     model = arch if arch is not None else None if shape is None else shape.spec
-    memory = None if model is None or gpu is None else plan_memory(model, gpu, int(n_gpus))
+    mem = {k: v for k, v in (("seq", seq_len), ("batch", micro_batch), ("recompute", recompute))
+           if v is not None}
+    if mem and (model is None or gpu is None):
+        flags = [f"--{f}" for f, v in (("seq-len", seq_len), ("micro-batch", micro_batch),
+                                        ("recompute", recompute)) if v is not None]
+        raise InputError(f"{', '.join(flags)} {'set' if len(flags) > 1 else 'sets'} the memory "
+                         "check, which needs --gpu"
+                         + ("" if model is not None else " and an architecture (--arch, or a "
+                                                         "plan whose N has a suggested shape)"))
+    memory = None if model is None or gpu is None else plan_memory(model, gpu, int(n_gpus), **mem)
     serving = (None if model is None or gpu is None or inference_tokens is None else
                serving_cost(model, gpu, inference_tokens, price))
     inference, data, extra_notes = plan_extras(law, losses[law.id].n_params, d, inference_tokens,

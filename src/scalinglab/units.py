@@ -84,6 +84,17 @@ def parse_fraction(text, what: str = "fraction", allow_zero: bool = False) -> fl
     return value
 
 
+def parse_probability(text, what: str = "probability") -> float:
+    """A probability in [0, 1) such as a dropout rate: '0.1' or '10%'."""
+    s = str(text).strip()
+    pct = s.endswith("%")
+    value, unit = _split(s[:-1] if pct else s, what)
+    value = value / 100 if pct else value
+    if unit or not 0 <= value < 1:
+        raise InputError(f"{what}: {text!r} must be a probability in [0, 1) (0.1 or 10%)")
+    return value
+
+
 def parse_loss(text, what: str = "loss") -> float:
     """A loss in nats per token: a positive finite number ('1.95')."""
     value, unit = _split(text, what)
@@ -289,6 +300,12 @@ def format_ratio(x: float, digits: int = 3) -> str:
     return f"{x:#.{digits}g}".rstrip(".") if abs(x) < 10 else f"{x:,.1f}"
 
 
+def format_share(x: float) -> str:
+    """A share as a percent with one decimal; a small nonzero share is '<0.1%', never '0.0%'."""
+    x = float(x)
+    return "<0.1%" if 0 < x < 0.0005 else f"{x:.1%}"
+
+
 def format_times(x: float, digits: int = 3) -> str:
     """A multiple: '0.284x', '12.4x', '102.5x'."""
     return f"{format_ratio(x, digits)}x"
@@ -296,7 +313,7 @@ def format_times(x: float, digits: int = 3) -> str:
 
 def format_gib(n: float) -> str:
     """Binary units, as nvidia-smi and torch report device memory: 51539607552 -> '48.00 GiB'."""
-    return f"{float(n) / 2**30:.2f} GiB"
+    return f"{float(n) / 2**30:,.2f} GiB"
 
 
 def format_duration(seconds: float) -> str:

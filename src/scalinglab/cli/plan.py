@@ -59,6 +59,12 @@ def plan_cmd(
     family: Annotated[Optional[str], typer.Option(
         "--family", help="Without --arch: the family of the suggested shape (llama, llama3, "
                          "gpt3; see `scalinglab shape`).")] = None,
+    seq_len: Annotated[Optional[str], typer.Option(
+        "--seq-len", help="Memory check: training sequence length (default 2048).")] = None,
+    micro_batch: Annotated[Optional[str], typer.Option(
+        "--micro-batch", help="Memory check: sequences per GPU per step (default 1).")] = None,
+    recompute: Annotated[Optional[str], typer.Option(
+        "--recompute", help="Memory check: none | selective (default) | full.")] = None,
     json: Json = False,
     report: Annotated[Optional[str], typer.Option(
         "--report", help="Also write a self-contained HTML report (figures, assumptions).")] = None,
@@ -67,7 +73,8 @@ def plan_cmd(
     from scalinglab.cli.beyond import print_plan_extras
 
     p = api.plan(compute, params, tokens, target_loss, law, arch, gpu, n_gpus, days, dtype, mfu,
-                 sparse, price, inference_tokens, unique_tokens, family)
+                 sparse, price, inference_tokens, unique_tokens, family, seq_len, micro_batch,
+                 recompute)
     if report is not None:
         from scalinglab.cli.plots import write_plan_report
         write_plan_report(p, report, law, announce=not json)
