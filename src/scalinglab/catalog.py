@@ -10,6 +10,7 @@ and where (the page for a reported number).
 import csv
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib import resources
 
@@ -38,6 +39,20 @@ class Model(Result):
     confidence: str
     notes: str = ""
     flop_source: str = ""  # who computed train_flops, and where
+    released: str = ""  # release date, YYYY-MM-DD or YYYY-MM ("" when only the year is known)
+    released_source: str = ""  # where the date comes from
+
+    @property
+    def release_year(self) -> float:
+        """The release as a fractional year (2023-07-18 -> 2023.54); mid-year (year + 0.5) when
+        only the year is known."""
+        if not self.released:
+            return self.year + 0.5
+        parts = [int(x) for x in self.released.split("-")]
+        month, day = parts[1], parts[2] if len(parts) > 2 else 15
+        start = date(parts[0], month, 1)
+        days = (date(parts[0] + month // 12, month % 12 + 1, 1) - start).days
+        return parts[0] + (month - 1 + (day - 1) / days) / 12
 
     @property
     def is_moe(self) -> bool:
@@ -92,9 +107,16 @@ def _num(text: str) -> float | None:
 def _row(r: dict) -> Model:
     if r["confidence"] not in CONFIDENCE:
         raise ValueError(f"models.csv: {r['name']}: confidence {r['confidence']!r}")
+    released = r.get("released", "")
+    if released:
+        if not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", released) or released[:4] != r["year"]:
+            raise ValueError(f"models.csv: {r['name']}: released {released!r} (YYYY-MM[-DD] "
+                             f"in {r['year']})")
+        date(*map(int, (released + "-01")[:10].split("-")))  # a real date, or ValueError
     return Model(r["name"], r["org"], int(r["year"]), _num(r["params"]), _num(r["active_params"]),
                  _num(r["tokens"]), _num(r["train_flop"]), r["arch"], r["source"],
-                 r["confidence"], r["notes"], r.get("flop_source", ""))
+                 r["confidence"], r["notes"], r.get("flop_source", ""), released,
+                 r.get("released_source", ""))
 
 
 def _load() -> tuple:

@@ -18,6 +18,17 @@ def _f(x, spec) -> str:
     return "-" if x is None else format(x, spec)
 
 
+def given_options(ctx, *leave_out) -> dict:
+    """The options given on the command line, as typed: {"--gpu": "h100", "--sparse": True}."""
+    out = {}
+    for param in ctx.command.params:
+        source = ctx.get_parameter_source(param.name)
+        flag = param.opts[0] if param.opts else param.name
+        if source is not None and source.name == "COMMANDLINE" and flag not in leave_out:
+            out[flag] = ctx.params[param.name]
+    return out
+
+
 def _caption(p) -> str | None:
     """What the rows of laws of another form mean (from what each law declares)."""
     from scalinglab.laws import get_laws
@@ -34,6 +45,7 @@ def _caption(p) -> str | None:
 
 @app.command("plan")
 def plan_cmd(
+    ctx: typer.Context,
     compute: Annotated[Optional[str], typer.Option("--compute", "-c",
                                                    help="Budget in FLOP or PF-days.")] = None,
     params: Annotated[Optional[str], typer.Option("--params", "-n", help="Parameters N.")] = None,
@@ -77,7 +89,7 @@ def plan_cmd(
                  recompute)
     if report is not None:
         from scalinglab.cli.plots import write_plan_report
-        write_plan_report(p, report, law, announce=not json)
+        write_plan_report(p, report, law, announce=not json, inputs=given_options(ctx, "--report"))
     if json:
         return print_json(p)
     c = p.compute

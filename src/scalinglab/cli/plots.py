@@ -50,9 +50,10 @@ def models_cmd(
     if json:
         return print_json({"law": rows[0]["law"], "sort": sort, "models": rows,
                            "assumptions": notes})
-    console.print(table(None, "model", "year", "N", "active", "D", "D/N", "x opt", "6ND",
+    console.print(table(None, "model", "released", "N", "active", "D", "D/N", "x opt", "6ND",
                         "reported", "6ND/rep", "loss", "conf.", rows=[
-        (r["name"] + (" (MoE)" if r["params_counted"] == "active" else ""), r["year"], _fmt(r["n_params"], format_count),
+        (r["name"] + (" (MoE)" if r["params_counted"] == "active" else ""),
+         r["released"][:7] or r["year"], _fmt(r["n_params"], format_count),
          _fmt(r["active_params"], format_count), _fmt(r["n_tokens"], format_count),
          _fmt(r["tokens_per_param"], format_ratio),
          _fmt(r["times_optimal"], format_ratio), _fmt(r["flops_6nd"], format_sci),
@@ -181,13 +182,14 @@ def _plan(budgets, params, tokens, target_loss, law):
 
 
 
-def write_plan_report(plan, path, law=DEFAULT_LAW, announce=True) -> None:
-    """`plan --report FILE`: write the self-contained HTML page of a plan made under `law`."""
+def write_plan_report(plan, path, law=DEFAULT_LAW, announce=True, inputs=None) -> None:
+    """`plan --report FILE`: write the self-contained HTML page of a plan made under `law`;
+    inputs: the options given, which the page shows as its command line."""
     from scalinglab.laws import get_law
     from scalinglab.report import write_report
 
     if Path(path).suffix.lower() not in (".html", ".htm"):
         raise InputError(f"--report {path!r}: use a file ending in .html")
-    out = write_report(plan, path, [get_law(law)])
+    out = write_report(plan, path, [get_law(law)], inputs)
     if announce:
         console.print(f"report written to {out}")
