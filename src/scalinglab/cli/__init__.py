@@ -30,7 +30,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
     """Plan, predict and fit LLM training."""
 
 
-from scalinglab.cli import arch, beyond, core, fit, hardware, memory, plan, plots  # noqa: E402,F401
+from scalinglab.cli import arch, beyond, core, fit, hardware, memory, plan, plots, serve  # noqa: E402,F401
 
 
 def main(argv=None) -> None:

@@ -2,6 +2,8 @@
 
 import json
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Annotated
 
 import typer
@@ -38,9 +40,32 @@ def _finite(o):
     return o
 
 
-def print_json(data) -> None:
+def json_text(data) -> str:
+    """The one JSON document `--json` prints (and the web API answers with)."""
     text = json.dumps(data, default=_default)
-    print(json.dumps(_finite(json.loads(text)), indent=2))
+    return json.dumps(_finite(json.loads(text)), indent=2)
+
+
+_captured: ContextVar[list | None] = ContextVar("scalinglab_captured_json", default=None)
+
+
+def print_json(data) -> None:
+    out = _captured.get()
+    if out is not None:  # inside capture_json(): hand the document over instead of printing it
+        out.append(data)
+        return
+    print(json_text(data))
+
+
+@contextmanager
+def capture_json():
+    """Collect what print_json would print (a list of documents): the web API runs the verbs
+    themselves, so that it answers with exactly what `--json` prints."""
+    token = _captured.set([])
+    try:
+        yield _captured.get()
+    finally:
+        _captured.reset(token)
 
 
 def table(title: str | None, *columns: str, rows=(), caption: str | None = None) -> Table:

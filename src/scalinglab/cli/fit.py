@@ -72,7 +72,7 @@ def fit_cmd(
     if dataset is not None:
         runs = io.dataset(dataset, drop_highest)
     else:
-        runs = io.drop_highest(io.read_csv(csv, names), drop_highest or 0)
+        runs = io.drop_highest(io.load_runs(csv, names), drop_highest or 0)
     flops = parse_flops(compute) if compute is not None else None
     point = (parse_number(at[0], "--at N"), parse_number(at[1], "--at D")) if at else None
     if plot is not None:

@@ -75,7 +75,7 @@ class ParametricLaw:
         n = _positive(n_params, "n_params")
         d = _positive(n_tokens, "n_tokens")
         return {
-            "irreducible": _out(np.broadcast_to(self.E, np.broadcast(n, d).shape)),
+            "irreducible": _out(np.broadcast_to(self.E, np.broadcast(n, d, self.E).shape)),
             "model": _out(self.A / n**self.alpha),
             "data": _out(self.B / d**self.beta),
         }

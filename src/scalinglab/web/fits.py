@@ -1,0 +1,113 @@
+"""A fit to uploaded runs, for the page: the `fit --json` document (through the CLI's verb, as
+/api/fit answers), and what the charts draw over the plan: the runs, the fitted law's curves and
+their bootstrap bands (the same resamples, by seed, as the document's intervals). Kept in a small
+cache, so that moving an input of the plan does not refit."""
+
+from collections import OrderedDict
+from dataclasses import dataclass
+import json
+import threading
+
+import numpy as np
+
+from scalinglab import curves
+from scalinglab.compute import tokens_for_compute
+from scalinglab.units import format_count, format_sci
+
+CACHE_SIZE = 8
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Runs and a fitted law (with resamples, K of them as one law of (K, 1) constants)."""
+
+    runs: object  # fit.io.Runs
+    law: object  # ParametricLaw
+    resampled: object | None  # ParametricLaw of (K, 1) arrays, or None without a bootstrap
+    level: float
+    flops_range: tuple
+
+    def isoflop(self, add, c_plan, n_plan) -> None:
+        from scalinglab.fit.isoflop import group_budgets
+
+        r = self.runs
+        labels, centres = group_budgets(r.flops)
+        add("your runs", "points", r.n_params, r.loss, [
+            f"run: N = {format_count(n)}, D = {format_count(d)}, C = {format_sci(c)} FLOP, loss "
+            f"{x:.4f}" for n, d, c, x in zip(r.n_params, r.n_tokens, r.flops, r.loss)], "runs")
+        grids = [(centres[k], np.geomspace(r.n_params[labels == k].min() / 1.5,
+                                           r.n_params[labels == k].max() * 1.5, 31))
+                 for k in range(len(centres)) if np.sum(labels == k) >= 3]
+        for c, n in [*grids, (c_plan, n_plan)]:
+            self._curve(add, f"your fit at {format_sci(c)} FLOP", n, curves.isoflop_loss(
+                self.law, c, n), lambda law, n=n, c=c: curves.isoflop_loss(law, c, n),
+                lambda a, x, c=c: f"your fit at {format_sci(c)} FLOP: N = {format_count(a)}, "
+                                  f"D = {format_count(tokens_for_compute(c, a))}, loss {x:.4f}")
+
+    def frontier(self, add, c) -> None:
+        r = self.runs
+        add("your runs", "points", r.flops, r.n_params, [
+            f"run: C = {format_sci(cc)} FLOP, N = {format_count(n)}, loss {x:.4f}"
+            for cc, n, x in zip(r.flops, r.n_params, r.loss)], "runs")
+        self._curve(add, "your fit: optimum", c, self.law.optimal(c).n_params,
+                    lambda law: law.optimal(c).n_params,
+                    lambda x, n: f"your fit at {format_sci(x)} FLOP: N = {format_count(n)}")
+
+    def _curve(self, add, name, xs, ys, resampled_ys, label) -> None:
+        if self.resampled is not None:
+            lo, hi = curves.band(resampled_ys(self.resampled), self.level)
+            add(f"{name}: {self.level:.0%} band", "band", xs, lo, None, "fit", hi=hi)
+        add(name, "line", xs, ys, [label(a, b) for a, b in zip(np.atleast_1d(xs), np.atleast_1d(ys))],
+            "fit")
+
+
+class Fits:
+    """Fit documents and overlays by request body, the last CACHE_SIZE of them."""
+
+    def __init__(self, verbs):
+        self.verbs = verbs
+        self._cache = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, body: dict) -> tuple:
+        """(fit --json document, Overlay) for a fit body (checked as /api/fit checks it)."""
+        key = json.dumps(body, sort_keys=True)
+        with self._lock:
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        doc = self.verbs.run("fit", body)
+        out = doc, _overlay(body, doc)
+        with self._lock:
+            self._cache[key] = out
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return out
+
+
+def _overlay(body: dict, doc: dict) -> Overlay | None:
+    from scalinglab.fit import io
+    from scalinglab.fit.bootstrap import bootstrap
+    from scalinglab.fit.parametric import ParametricFit
+    from scalinglab.laws import ParametricLaw
+    from scalinglab.web.verbs import _uploads
+
+    if doc.get("approach") != 3:
+        return None  # Approach 2 has no L(N, D) to draw; its document lists the per-budget optima
+    names = {role: body[f"{col}_col"] for role, col in (("n_params", "params"), ("n_tokens", "tokens"),
+             ("flops", "flops"), ("loss", "loss")) if f"{col}_col" in body}
+    drop = body.get("drop_highest")
+    if "dataset" in body:
+        runs = io.dataset(body["dataset"], drop)
+    else:
+        runs = io.drop_highest(io.load_runs(_uploads("fit", body)["csv"], names), drop or 0)
+    law = ParametricLaw.from_dict({"id": "your fit", **doc["params"]})
+    resampled = None
+    if "bootstrap" in doc:
+        fit = ParametricFit(**doc["params"], **{k: doc[k] for k in (
+            "objective", "n_points", "n_starts", "n_at_best", "status", "delta", "se")},
+            at_bound=tuple(doc["at_bound"]), source=runs.source)
+        boot = bootstrap(fit, runs, n=doc["bootstrap"]["n_resamples"], seed=doc["bootstrap"]["seed"])
+        resampled = curves.resampled_law(boot.samples)
+    return Overlay(runs, law, resampled, doc["ci"]["level"],
+                   (float(runs.flops.min()), float(runs.flops.max())))
