@@ -291,13 +291,13 @@ def _check_value(v: Verb, f: Field, value) -> None:
             bad("two values, e.g. [\"70B\", \"15T\"]")
         for x in value:
             _check_value(v, Field(f.name, f.param, f.flag, "quantity", f.help, None, False), x)
-    if f.name == "law" and isinstance(value, str):
-        _check_law(value, allow_all=v.name in ("loss", "optimal"))
-    if f.name == "arch" and isinstance(value, str):
+    if f.name == "law":
+        _check_law(_text(value), allow_all=v.name in ("loss", "optimal"))
+    if f.name == "arch":
         from scalinglab.architecture import get_preset
 
         try:
-            get_preset(value)
+            get_preset(_text(value))
         except InputError as e:
             raise FieldError("arch", f"arch: {e} (or upload a config.json)") from None
 
@@ -345,18 +345,16 @@ def _uploads(verb: str, body: dict) -> dict:
     elif "arch" in body and verb in WITH_CONFIG:
         from scalinglab.architecture import get_preset
 
-        out["arch"] = get_preset(str(body["arch"]))
+        out["arch"] = get_preset(_text(body["arch"]))
     if "csv" in body:
-        out["csv"] = _Upload(body["csv"], _safe_name(body.get("csv_name", "runs.csv"), "csv_name",
-                                                     "runs.csv"))
+        out["csv"] = _Upload(_safe_name(body.get("csv_name", "runs.csv"), "csv_name", "runs.csv"))
+        out["csv"].text = body["csv"]
     return out
 
 
-class _Upload:
-    """An uploaded CSV as the open text file that fit.io.load_runs reads (it has a .name)."""
-
-    def __init__(self, text: str, name: str):
-        self.text, self.name = text, name
+class _Upload(type(Path())):
+    """An uploaded CSV: a Path by its name (as the CLI's argument is), read from memory like an
+    open file (fit.io.load_runs reads what has .read() before it opens any path)."""
 
     def read(self) -> str:
         return self.text
@@ -381,7 +379,8 @@ def _field_named(v: Verb, message: str, body: dict) -> str | None:
         if name in body:
             return name
     named = [f.name for f in v.fields.values() if f.name in body and f.name in message]
-    return named[0] if named else None
+    given = [name for name in body if name in v.fields]
+    return named[0] if named else given[0] if len(given) == 1 else None
 
 
 def _mentions(message: str, flag: str) -> bool:

@@ -4,8 +4,8 @@
 "use strict";
 
 const $ = (s) => document.querySelector(s);
-const MODES = { cluster: ["n_gpus", "days"], compute: ["compute"], nd: ["n_params", "n_tokens"] };
-const COMMON = ["law", "arch", "gpu", "dtype", "mfu", "price", "inference_tokens", "unique_tokens"];
+const MODES = { cluster: ["days"], compute: ["compute"], nd: ["n_params", "n_tokens"] };
+const COMMON = ["law", "arch", "gpu", "n_gpus", "dtype", "mfu", "price", "inference_tokens", "unique_tokens"];
 const SVG = "http://www.w3.org/2000/svg";
 const upload = { config: null, config_name: null, csv: null, csv_name: null };
 let controller = null;
@@ -103,8 +103,11 @@ function fromURL() {
   if (m) m.checked = true;
   for (const name of [...Object.values(MODES).flat(), ...COMMON]) {
     const input = $("#" + name);
-    if (q.has(name)) input.value = q.get(name);
-    else if (input.dataset.default !== undefined) input.value = input.dataset.default;
+    if (q.has(name)) {
+      const v = q.get(name);
+      if (input.tagName === "SELECT" && ![...input.options].some((o) => o.value === v)) option(input, v);
+      input.value = v;  // a name the lists lack goes to the server, which says what it knows
+    } else if (input.dataset.default !== undefined) input.value = input.dataset.default;
     else if (COMMON.includes(name) || MODES[mode()].includes(name)) input.value = "";
   }
   $("#sparse").checked = q.get("sparse") === "true";
@@ -172,10 +175,15 @@ async function update() {
     });
     const data = await r.json();
     if (mine !== controller) return;
-    if (!r.ok) return showError(data);
+    if (!r.ok) {
+      showError(data);
+      document.body.dataset.rendered = String(Number(document.body.dataset.rendered || 0) + 1);
+      return;
+    }
     showError(null);
     render(data);
     $("#status").textContent = "";
+    document.body.dataset.rendered = String(Number(document.body.dataset.rendered || 0) + 1);
   } catch (err) {
     if (err.name !== "AbortError") showError({ error: `no answer from the server (${err.message})` });
   } finally {
