@@ -36,6 +36,8 @@ def resampled_law(samples: np.ndarray, name: str = "fit") -> ParametricLaw:
 def band(values, level: float = 0.95) -> tuple:
     """The central `level` percentile band over the first axis of (K, M) values: (lo, hi)."""
     tail = 50 * (1 - level)
-    with np.errstate(invalid="ignore"):
-        lo, hi = np.nanpercentile(np.asarray(values, dtype=float), [tail, 100 - tail], axis=0)
+    v = np.asarray(values, dtype=float)
+    with np.errstate(invalid="ignore"):  # a resample with alpha or beta at 0 gives inf/nan: left out
+        pct = np.percentile if np.isfinite(v).all() else np.nanpercentile
+        lo, hi = pct(v, [tail, 100 - tail], axis=0)
     return lo, hi

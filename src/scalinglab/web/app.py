@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from scalinglab import __version__
 from scalinglab.cli._common import json_text
+from scalinglab.results import to_json
 from scalinglab.web import charts, view
 from scalinglab.web.fits import Fits
 from scalinglab.web.verbs import VERBS, FieldError, Verbs
@@ -102,7 +103,7 @@ def create_app() -> Starlette:
             out = await run_in_threadpool(page_data, body.get("plan", {}), body.get("fit"))
         except _Where as e:
             return _error(400, str(e.error), e.error.field, e.where)
-        return _json(json_text(out))
+        return _json(to_json(out, indent=None))
 
     def page_data(plan_body, fit_body) -> dict:
         try:

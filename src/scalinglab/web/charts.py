@@ -86,14 +86,13 @@ class _Chart:
         self.y.fix()
         out = []
         for name, kind, xs, ys, labels, style, hi in self.series:
-            u, v = self.x.at(xs), self.y.at(ys)
+            cols = [self.x.at(xs), self.y.at(ys)] + ([self.y.at(hi)] if kind == "band" else [])
+            uv = np.round(np.column_stack(np.broadcast_arrays(*cols)), 4)
+            ok = np.isfinite(uv).all(axis=1)
             if kind == "band":
-                w = self.y.at(hi)
-                pts = [[round(a, 5), round(b, 5), round(c, 5)] for a, b, c in zip(u, v, w)
-                       if math.isfinite(a) and math.isfinite(b) and math.isfinite(c)]
+                pts = uv[ok].tolist()
             else:
-                pts = [[round(a, 5), round(b, 5), t] for a, b, t in zip(u, v, labels)
-                       if math.isfinite(a) and math.isfinite(b)]
+                pts = [[a, b, t] for (a, b), t, keep in zip(uv.tolist(), labels, ok) if keep]
             out.append({"name": name, "kind": kind, "style": style, "points": pts})
         return {"title": self.title, "x": self.x.to_dict(), "y": self.y.to_dict(),
                 "series": out, "note": self.note}

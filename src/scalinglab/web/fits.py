@@ -3,10 +3,11 @@
 their bootstrap bands (the same resamples, by seed, as the document's intervals). Kept in a small
 cache, so that moving an input of the plan does not refit."""
 
-from collections import OrderedDict
-from dataclasses import dataclass
 import json
 import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from scalinglab.compute import tokens_for_compute
 from scalinglab.units import format_count, format_sci
 
 CACHE_SIZE = 8
+MAX_BUDGETS = 4  # isoFLOP curves of the fit drawn through the runs: the budgets with most runs
 
 
 @dataclass(frozen=True)
@@ -28,35 +30,47 @@ class Overlay:
     flops_range: tuple
 
     def isoflop(self, add, c_plan, n_plan) -> None:
+        for series in self._through_runs:
+            add(*series[0], **series[1])
+        self._isoflop_curve(add, c_plan, n_plan)
+
+    @cached_property
+    def _through_runs(self) -> list:
+        """The runs, and the fit's isoFLOP curves through the best-sampled budgets (these do not
+        move with the plan: computed once)."""
         from scalinglab.fit.isoflop import group_budgets
 
-        r = self.runs
+        r, out = self.runs, []
         labels, centres = group_budgets(r.flops)
-        add("your runs", "points", r.n_params, r.loss, [
+        out.append((("your runs", "points", r.n_params, r.loss, [
             f"run: N = {format_count(n)}, D = {format_count(d)}, C = {format_sci(c)} FLOP, loss "
-            f"{x:.4f}" for n, d, c, x in zip(r.n_params, r.n_tokens, r.flops, r.loss)], "runs")
-        grids = [(centres[k], np.geomspace(r.n_params[labels == k].min() / 1.5,
-                                           r.n_params[labels == k].max() * 1.5, 31))
-                 for k in range(len(centres)) if np.sum(labels == k) >= 3]
-        for c, n in [*grids, (c_plan, n_plan)]:
-            self._curve(add, f"your fit at {format_sci(c)} FLOP", n, curves.isoflop_loss(
-                self.law, c, n), lambda law, n=n, c=c: curves.isoflop_loss(law, c, n),
-                lambda a, x, c=c: f"your fit at {format_sci(c)} FLOP: N = {format_count(a)}, "
-                                  f"D = {format_count(tokens_for_compute(c, a))}, loss {x:.4f}")
+            f"{x:.4f}" for n, d, c, x in zip(r.n_params, r.n_tokens, r.flops, r.loss)], "runs"), {}))
+        counts = np.bincount(labels, minlength=len(centres))
+        for k in sorted(np.argsort(-counts, kind="stable")[:MAX_BUDGETS]):  # best-sampled budgets
+            if counts[k] >= 3:
+                n = np.geomspace(r.n_params[labels == k].min() / 1.2, r.n_params[labels == k].max() * 1.2, 31)
+                self._isoflop_curve(lambda *a, **kw: out.append((a, kw)), centres[k], n)
+        return out
+
+    def _isoflop_curve(self, add, c, n) -> None:
+        self._curve(add, "your fit", n, curves.isoflop_loss(self.law, c, n),
+                    lambda law: curves.isoflop_loss(law, c, n),
+                    lambda a, x: f"your fit at {format_sci(c)} FLOP: N = {format_count(a)}, "
+                                 f"D = {format_count(tokens_for_compute(c, a))}, loss {x:.4f}")
 
     def frontier(self, add, c) -> None:
         r = self.runs
         add("your runs", "points", r.flops, r.n_params, [
             f"run: C = {format_sci(cc)} FLOP, N = {format_count(n)}, loss {x:.4f}"
             for cc, n, x in zip(r.flops, r.n_params, r.loss)], "runs")
-        self._curve(add, "your fit: optimum", c, self.law.optimal(c).n_params,
+        self._curve(add, "your fit", c, self.law.optimal(c).n_params,
                     lambda law: law.optimal(c).n_params,
                     lambda x, n: f"your fit at {format_sci(x)} FLOP: N = {format_count(n)}")
 
     def _curve(self, add, name, xs, ys, resampled_ys, label) -> None:
         if self.resampled is not None:
             lo, hi = curves.band(resampled_ys(self.resampled), self.level)
-            add(f"{name}: {self.level:.0%} band", "band", xs, lo, None, "fit", hi=hi)
+            add(f"{name}: {self.level:.0%} bootstrap band", "band", xs, lo, None, "fit", hi=hi)
         add(name, "line", xs, ys, [label(a, b) for a, b in zip(np.atleast_1d(xs), np.atleast_1d(ys))],
             "fit")
 

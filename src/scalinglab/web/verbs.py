@@ -173,7 +173,8 @@ class Verbs:
                 else:
                     args.append((v.arguments.index(stands_for) if f else 0, upload))
         positional = [t for _, t in sorted(args)]
-        return [verb, *opts, *(["--", *positional] if positional else [])]
+        dash = ["--"] if any(t.startswith("-") for t in positional) else []  # -7B is not an option
+        return [verb, *opts, *dash, *positional]
 
     def command(self, verb: str, body) -> str:
         """`scalinglab VERB ...`: the shell command that prints the same JSON."""

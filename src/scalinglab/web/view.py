@@ -6,7 +6,7 @@ text, formatted here with units.py (the page formats nothing)."""
 
 import math
 
-from scalinglab.units import format_bytes, format_count, format_duration, format_flops, format_sci
+from scalinglab.units import format_bytes, format_count, format_duration, format_flops
 
 GAUGE_DECADES = 4  # the tokens-per-parameter gauge runs from 1 to 10^4
 
@@ -86,15 +86,15 @@ def _budget(doc, rest) -> dict:
 
 def _model(doc, arch_notes) -> dict:
     r = doc["ratio"]
-    exact = f" ({doc['arch']['name']}, exact {doc['arch']['n_params']:,})" if doc.get("arch") else ""
+    exact = f"{doc['arch']['name']}, exact {doc['arch']['n_params']:,}" if doc.get("arch") else ""
     return {"id": "model", "title": "C \u2192 N and D", "rows": [
-        _row(doc, "parameters N", "n_params", format_count(doc["n_params"]) + exact),
+        _row(doc, "parameters N", "n_params", format_count(doc["n_params"]), exact),
         _row(doc, "tokens D", "n_tokens", format_count(doc["n_tokens"])),
         _row(doc, "tokens per parameter", "tokens_per_param", f"{doc['tokens_per_param']:,.1f}"),
         _row(doc, "vs 20:1", "ratio.times_twenty", _times(r["times_twenty"]),
              "Chinchilla's 20 tokens per parameter"),
-        _row(doc, f"vs optimum ({r['law']})", "ratio.times_optimal", _times(r["times_optimal"]),
-             f"compute-optimal {r['optimal_tokens_per_param']:.1f}:1 at this compute"),
+        _row(doc, "vs optimum", "ratio.times_optimal", _times(r["times_optimal"]),
+             f"{r['law']}'s compute-optimal {r['optimal_tokens_per_param']:.1f}:1 at this compute"),
     ], "gauge": _gauge(r), "assumptions": arch_notes}
 
 
@@ -227,5 +227,3 @@ def fit_view(doc: dict) -> dict:
                                   f"{ci['level']:.0%})", "rows": rows,
             "assumptions": doc["assumptions"]}
 
-
-__all__ = ["plan_view", "fit_view", "format_sci"]
