@@ -16,6 +16,11 @@ from scalinglab.web.app import schema  # noqa: E402
 from scalinglab.web.verbs import Verbs  # noqa: E402
 
 EXAMPLES = 8
+SENT = {}  # status class -> requests sent
+
+
+def teardown_module():
+    print(f"\nfuzzing: {sum(SENT.values())} requests, by status class: {SENT}")
 OPERATIONS = [r.ok() for r in schemathesis.openapi.from_dict(schema(Verbs())).get_all_operations()]
 
 
@@ -29,6 +34,7 @@ def test_no_request_breaks_the_server(web_server, op, mode):
     @given(op.as_strategy(mode))
     def check(case):
         response = case.call(base_url=web_server, timeout=60)
+        SENT[response.status_code // 100] = SENT.get(response.status_code // 100, 0) + 1
         assert response.status_code < 500, (case.path, case.body, response.text[:500])
         body = json.loads(response.text)  # always JSON
         if response.status_code >= 400:
