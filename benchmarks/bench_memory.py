@@ -17,10 +17,11 @@ from scalinglab.memory import estimate, load_shape  # noqa: E402
 CASES = [("llama-2-7b", 24e9), ("llama-3-70b", 80e9), ("mixtral-8x7b", 40e9)]
 
 
-def loop(shape, mem):
-    """The baseline: try 1, 2, 3, ... data-parallel GPUs one estimate at a time."""
+def loop(shape, usable):
+    """The baseline: try 1, 2, 3, ... data-parallel GPUs one estimate at a time, against the
+    same usable bytes (device memory minus the reserve) the vectorised search uses."""
     for n in range(1, 16_385):
-        if estimate(shape, "train", zero=3, recompute="selective", n_gpus=n).per_gpu_bytes <= mem:
+        if estimate(shape, "train", zero=3, recompute="selective", n_gpus=n).per_gpu_bytes <= usable:
             return n
     return None
 
@@ -41,9 +42,10 @@ def main() -> None:
     print(f"{'model':>16} {'min_gpus':>8} {'vectorised ms':>14} {'loop ms':>10} {'loop/vectorised':>16}")
     for name, mem in CASES:
         shape = load_shape(name)
+        usable = estimate(shape, "train", zero=3, gpu_memory_bytes=mem).usable_bytes
         tv, n = best(lambda: estimate(shape, "train", zero=3, recompute="selective",
                                       gpu_memory_bytes=mem).min_gpus, a.repeat)
-        tl, m = best(lambda: loop(shape, mem), a.repeat)
+        tl, m = best(lambda: loop(shape, usable), a.repeat)
         assert n == m, (n, m)
         print(f"{name:>16} {n:>8} {tv * 1e3:14.2f} {tl * 1e3:10.2f} {tl / tv:16.1f}")
 

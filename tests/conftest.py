@@ -41,9 +41,11 @@ def cli(capsys):
     return run
 
 
-def run_subprocess(*args, code: str | None = None):
-    """Run `python -m scalinglab ARGS` (or `python -c CODE`) with this checkout on the path."""
-    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+def run_subprocess(*args, code: str | None = None, env: dict | None = None):
+    """Run `python -m scalinglab ARGS` (or `python -c CODE`) with this checkout on the path
+    (and `env` added to the environment)."""
+    env = {**os.environ, **(env or {}),
+           "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cmd = [sys.executable, "-c", code] if code else [sys.executable, "-m", "scalinglab", *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
 

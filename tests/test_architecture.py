@@ -132,9 +132,11 @@ def test_deepseek_v3_breakdown():
     assert c.breakdown["router"] == 58 * (256 * 7168 + 256)
 
 
-def test_missing_field_names_it():
-    with pytest.raises(InputError, match="hidden_size"):
-        spec_from_config({"model_type": "llama", "num_hidden_layers": 2})
+def test_missing_field_takes_the_transformers_default_and_null_required_names_it():
+    # LlamaConfig's default hidden_size is 4096 (transformers/models/llama/configuration_llama.py)
+    assert spec_from_config({"model_type": "llama", "num_hidden_layers": 2}).d_model == 4096
+    with pytest.raises(InputError, match="kv_lora_rank"):
+        spec_from_config({"model_type": "deepseek_v3", "kv_lora_rank": None})
 
 
 def test_unsupported_model_type_names_it():
@@ -180,3 +182,30 @@ def test_moe_active_le_total(spec, n_experts, data):
     c = count_params(moe)
     assert c.active <= c.total
     assert (c.active == c.total) == (top_k == n_experts)
+
+
+# issue 13 presets: the model cards' own counts (rounded there, hence rel)
+@pytest.mark.parametrize("name,total,active,rel", [
+    ("gpt-oss-120b", 116.83e9, None, 1e-4),   # openai/gpt-oss model card: 116.83B total
+    ("gpt-oss-20b", 20.91e9, None, 1e-3),     # 20.91B total
+    ("olmoe-1b-7b", 6.9e9, 1.3e9, 2e-2),      # Muennighoff et al. 2024 (OLMoE): 6.9B total, 1.3B active
+    ("llama-4-maverick", 400e9, 17e9, 2e-2),  # Meta: 17B active, 400B total
+    ("phi-3.5-moe", 42e9, 6.6e9, 1e-2),       # Phi-3.5-MoE card: 42B total, 6.6B active
+    ("qwen3-235b-a22b", 235e9, 22e9, 1e-2),   # Qwen3 card: 235B total, 22B activated
+    ("deepseek-v2", 236e9, 21e9, 2e-2),       # DeepSeek-V2 paper: 236B total, 21B activated
+    ("mixtral-8x22b", 141e9, 39e9, 1e-2),     # Mistral AI: 141B, 39B active
+    ("phi-2", 2_779_683_840, None, 0),        # HF microsoft/phi-2 numel
+    ("llama-2-13b", 13_015_864_320, None, 0),
+])
+def test_issue13_presets_match_model_cards(name, total, active, rel):
+    c = count_params(load_spec(name))
+    assert c.total == pytest.approx(total, rel=rel, abs=0)
+    if active:
+        assert c.active == pytest.approx(active, rel=rel, abs=0)
+
+
+def test_at_least_45_presets_from_hub_configs():
+    from scalinglab.architecture.presets import _rows
+
+    assert len(PRESETS) >= 45
+    assert sum("config" in r for r in _rows().values()) >= 45

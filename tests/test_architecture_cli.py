@@ -84,14 +84,16 @@ def test_bad_input_is_one_line_exit_2(cli, args):
 
 
 def test_bad_config_files(cli, tmp_path):
-    (tmp_path / "a.json").write_text(json.dumps({"model_type": "llama", "hidden_size": 64}))
+    # a missing field takes transformers' default now (issue 13); a zero one is an error naming it
+    (tmp_path / "a.json").write_text(json.dumps({"model_type": "llama", "hidden_size": 64,
+                                                 "num_attention_heads": 0}))
     r = cli("params", tmp_path / "a.json")
     assert_one_line_error(r)
-    assert "num_attention_heads" in r.err
-    (tmp_path / "b.json").write_text(json.dumps({"model_type": "rwkv"}))
+    assert "num_attention_heads" in r.err and r.err.count(str(tmp_path / "a.json")) == 1
+    (tmp_path / "b.json").write_text(json.dumps({"model_type": "no_such_model"}))
     r = cli("params", tmp_path / "b.json")
     assert_one_line_error(r)
-    assert "rwkv" in r.err
+    assert "no_such_model" in r.err
     (tmp_path / "c.json").write_text("{not json")
     assert_one_line_error(cli("params", tmp_path / "c.json"))
     (tmp_path / "d.json").write_text(json.dumps({"model_type": "llama", "hidden_size": 64,
@@ -115,6 +117,39 @@ def test_make_plan_arch_library():
     from scalinglab.plan import make_plan
 
     p = make_plan(n_tokens=15e12, arch="mixtral")
-    assert p.n_params == 12_879_925_248 and p.arch["total"] == 46_702_792_704
+    assert p.n_params == 12_879_925_248 and p.arch.total == 46_702_792_704
     assert p.derivation.startswith("N = mixtral-8x7b (exact)")
     assert any("MoE" in a for a in p.assumptions)
+
+
+def test_time_arch_deepseek_v3_implied_mfu(cli):
+    # DeepSeek-V3 technical report (arXiv:2412.19437), Table 1 / Sec. 1: 2,664K H800 GPU-hours of
+    # pre-training on 14.8T tokens, FP8 mixed precision. 6N on the exact active count (37.55B with
+    # embeddings): 6 x 37,552,297,472 x 14.8e12 = 3.335e24 FLOP; / (2.664e6 h x 3600 x 1978.9e12)
+    d = cli("time", "--arch", "deepseek-v3", "--tokens", "14.8T", "--gpu", "h800", "--n-gpus", "2048",
+            "--gpu-hours", "2.664M", "--dtype", "fp8", "--json").json
+    assert d["flops"] == pytest.approx(6 * 37_552_297_472 * 14.8e12, rel=1e-12)
+    assert d["mfu"] == pytest.approx(6 * 37_552_297_472 * 14.8e12 / (2.664e6 * 3600 * 1978.9e12))
+    assert d["mfu"] == pytest.approx(0.1757, abs=1e-4)
+    assert d["days"] == pytest.approx(2.664e6 / 2048 / 24)
+    assert "6N convention" in d["assumptions"][0]
+    r = cli("time", "--arch", "deepseek-v3", "--tokens", "14.8T", "--gpu", "h800", "--n-gpus", "2048",
+            "--gpu-hours", "2.664M", "--dtype", "fp8", "--convention", "palm")
+    assert "palm convention" in r.out and "MFU" in r.out
+
+
+def test_time_arch_bad_combinations(cli):
+    assert_one_line_error(cli("time", "--arch", "gpt2", "--gpu", "a100"))
+    assert_one_line_error(cli("time", "--arch", "gpt2", "--params", "7B", "--tokens", "1T", "--gpu", "a100"))
+    assert_one_line_error(cli("time", "--arch", "gpt2", "--tokens", "1T", "--gpu", "a100",
+                              "--convention", "7N"))
+
+
+def test_unknown_type_without_transformers_names_the_extra(cli, tmp_path, monkeypatch):
+    from scalinglab.architecture import exact
+
+    monkeypatch.setattr(exact, "hf_available", lambda: False)
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "mamba", "hidden_size": 8}))
+    r = cli("params", tmp_path / "config.json")
+    assert_one_line_error(r)
+    assert "mamba" in r.err and "scalinglab[hf]" in r.err and "llama" in r.err

@@ -122,3 +122,21 @@ def test_models_imports_no_matplotlib_or_scipy():
             "print('HEAVY', [m for m in ('scipy', 'matplotlib', 'pandas', 'torch') if m in sys.modules])")
     r = run_subprocess(code=code)
     assert r.returncode == 0 and "HEAVY []" in r.stdout, r.stderr
+
+
+def test_reported_only_where_the_models_own_paper_reports_it():
+    # issue 13: PaLM's 2.527e24 is Epoch AI's 6ND (the paper reports 2.56e24); Llama 3 70B's and
+    # DeepSeek-V3's compute are Epoch AI estimates; GPT-3's is its paper's Table D.1
+    from scalinglab.catalog import get_model
+
+    palm = get_model("PaLM 540B")
+    assert palm.confidence == "estimated" and "Epoch" in palm.flop_source and "2.56e24" in palm.flop_source
+    for name in ("Llama 3 70B", "DeepSeek-V3"):
+        assert get_model(name).confidence == "estimated" and "Epoch" in get_model(name).flop_source
+    assert get_model("GPT-3 175B").confidence == "reported" and "Table D.1" in get_model("GPT-3 175B").flop_source
+    from scalinglab.catalog import MODELS
+
+    for m in MODELS:
+        if m.train_flops is not None:
+            assert m.flop_source, m.name
+            assert m.confidence != "reported" or m.flop_source.startswith("developer"), m.name

@@ -14,10 +14,16 @@ ISSUE_CHIPS = ["V100", "T4", "A10", "A10G", "L4", "L40S", "RTX 3090", "RTX 4090"
                "TPU v4", "TPU v5e", "TPU v5p", "TPU v6e"]
 
 
-@pytest.mark.parametrize("name", ISSUE_CHIPS)
+ISSUE_13_IDS = ("h800", "h20", "a100-40gb", "a40", "rtx-a6000", "rtx5090", "mi325x", "mi355x",
+                "gaudi2", "gaudi3", "tpu7x")
+
+
+@pytest.mark.parametrize("name", ISSUE_CHIPS + ["H800", "H20", "A100 40GB", "A40", "RTX A6000",
+                                               "RTX 5090", "MI325X", "MI355X", "Gaudi 2", "Gaudi 3",
+                                               "Ironwood", "TPU7x"])
 def test_catalogue_has_every_chip_the_issue_lists(name):
     a = hw.get_accelerator(name)
-    assert a.source and a.memory_bytes > 0 and a.bandwidth > 0 and 2016 < a.year < 2026
+    assert a.source and a.memory_bytes > 0 and a.bandwidth > 0 and 2016 < a.year < 2027
     assert a.peaks  # at least one dtype
 
 
@@ -30,8 +36,9 @@ def test_forgiving_names(name):
 def test_unknown_name_suggests_closest():
     with pytest.raises(InputError, match="did you mean: .*h100"):
         hw.get_accelerator("h10")
-    with pytest.raises(InputError, match="a100"):
-        hw.get_accelerator("a100 40gb")  # a different chip (1.555 TB/s): never silently the 80GB
+    # the 40 GB A100 is its own row (1.555 TB/s), never silently the 80 GB one
+    assert hw.get_accelerator("a100 40gb").id == "a100-40gb"
+    assert hw.get_accelerator("a100 40gb").bandwidth == 1.555e12
 
 
 def test_datasheet_peaks_dense():
@@ -70,18 +77,22 @@ def test_catalogue_matches_shared_reference():
     if not (REFERENCE / "accelerators.csv").exists():
         pytest.skip("../shared/reference is not beside this checkout")
     ref = list(csv.DictReader(open(REFERENCE / "accelerators.csv")))
-    assert len(ref) == len(hw.ACCELERATORS)
-    for r, a in zip(ref, hw.ACCELERATORS.values()):
+    old = [a for a in hw.ACCELERATORS.values() if a.id not in ISSUE_13_IDS]
+    assert len(ref) == len(old)  # the reference's 21 chips, in order; issue 13 added the rest
+    for r, a in zip(ref, old):
         for d in ("fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4"):
             assert a.peaks.get(d) == (float(r[d]) * 1e12 if r[d] else None), (a.id, d)
-        assert a.memory_bytes == float(r["memory_gb"]) * 1e9
+        assert a.memory_nominal_gb == float(r["memory_gb"])  # the nominal size; memory_bytes is
+        # what the device reports (tests below)
         assert a.bandwidth == pytest.approx(float(r["bandwidth_tbs"]) * 1e12)
         assert a.tdp_w == (float(r["tdp_w"]) if r["tdp_w"] else None)
 
 
 def test_dtype_bytes():
     assert hw.DTYPE_BYTES["fp32"] == 4 and hw.DTYPE_BYTES["bf16"] == 2 and hw.DTYPE_BYTES["int8"] == 1
-    assert hw.DTYPE_BYTES["int4"] == 0.5 and hw.DTYPE_BYTES["nf4"] == 0.5
+    # nf4 counts its double-quantised block constants: 4.127 bits (QLoRA Sec. 3), one table for
+    # hardware and memory since issue 11 (it used to be 4 bits here and 4.127 in memory.BITS)
+    assert hw.DTYPE_BYTES["int4"] == 0.5 and hw.DTYPE_BYTES["nf4"] == (4 + 8 / 64 + 32 / 16384) / 8
     assert set(hw.DTYPES) <= set(hw.DTYPE_BYTES)
 
 
@@ -101,7 +112,7 @@ def test_every_id_and_name_resolves_to_itself(aid, by_name):
 def test_precision_table_lists_who_runs_what():
     rows = {r["dtype"]: r for r in hw.precision_table()}
     assert "a100-sxm" not in rows["fp8"]["accelerators"] and "h100-sxm" in rows["fp8"]["accelerators"]
-    assert rows["fp4"]["accelerators"] == ["b200", "gb200"]
+    assert rows["fp4"]["accelerators"] == ["rtx5090", "b200", "gb200", "mi355x"]  # +2 in issue 13
     assert rows["bf16"]["bytes"] == 2 and rows["int4"]["bits"] == 4
 
 
@@ -111,3 +122,57 @@ def test_any_name_resolves_or_is_an_input_error(text):
         assert isinstance(hw.get_accelerator(text), hw.Accelerator)
     except InputError as e:
         assert "did you mean" in str(e) and "\n" not in str(e)
+
+
+# --- issue 13: memory as the device reports it, interconnect, confidence ---------------------------
+
+@pytest.mark.parametrize("name,mib,nominal", [
+    ("a100", 81_920, 80),       # nvidia-smi on A100/A800-SXM4-80GB: 81920MiB (dexmal/dexbotic#41)
+    ("a100-40gb", 40_960, 40),  # nvidia-smi A100-SXM4-40GB: 40960MiB (bottlerocket-core-kit#834)
+    ("h100", 81_559, 80),       # nvidia-smi 'NVIDIA H100 80GB HBM3': 81559MiB
+    ("rtx4090", 24_564, 24),    # nvidia-smi: 24564MiB (RLinf/RLinf#255)
+    ("rtx5090", 32_607, 32),    # nvidia-smi: 32607MiB (noonghunna/club-3090#617)
+    ("tpu-v5p", 95 * 1024, 95),  # Google: 95 GiB HBM per chip
+])
+def test_memory_as_the_device_reports_it(name, mib, nominal):
+    a = hw.get_accelerator(name)
+    assert a.memory_bytes == mib * 2**20 and a.memory_nominal_gb == nominal
+    assert a.memory_source and a.memory_confidence in hw.CONFIDENCE
+
+
+def test_a100_80gb_is_80_gib_not_80_gb():
+    a = hw.get_accelerator("a100")
+    assert a.memory_bytes == 85_899_345_920 and a.memory_gib == 80.0
+    assert a.memory_label == "80 GB nominal, 80.0 GiB reported"
+    assert hw.get_accelerator("h100").memory_label == "80 GB nominal, 79.6 GiB reported"
+
+
+def test_every_row_has_source_confidence_and_interconnect():
+    for a in hw.ACCELERATORS.values():
+        assert a.source and a.confidence in hw.CONFIDENCE and a.interconnect, a.id
+        assert a.memory_nominal_gb > 0 and a.memory_bytes > 0.85 * a.memory_nominal_gb * 1e9, a.id
+        assert a.interconnect_bw is None or a.interconnect_bw > 0
+
+
+def test_new_chips_peaks():
+    # H800: H100 SXM's tensor peaks with NVLink capped at 400 GB/s (DeepSeek-V3's GPU)
+    h800, h100 = hw.get_accelerator("h800"), hw.get_accelerator("h100")
+    assert h800.peak_flops("bf16") == h100.peak_flops("bf16") == 989.4e12
+    assert h800.peak_flops("fp8") == 1978.9e12 and h800.interconnect_bw == 400e9
+    assert h100.interconnect_bw == 900e9
+    # TPU7x (Ironwood): docs.cloud.google.com/tpu/docs/tpu7x, BF16 2307, FP8 4614 TFLOP/s
+    tpu = hw.get_accelerator("ironwood")
+    assert tpu.peak_flops("bf16") == 2307e12 and tpu.peak_flops("fp8") == 4614e12
+    assert hw.get_accelerator("MI325X").peak_flops("bf16") == hw.get_accelerator("mi300x").peak_flops("bf16")
+    assert hw.get_accelerator("gaudi 3").peak_flops("bf16") == 1835e12
+    with pytest.raises(InputError, match="2:4"):
+        hw.get_accelerator("gaudi2").peak_flops("bf16", sparse=True)
+
+
+def test_cli_gpus_prints_both_memory_units(cli):
+    out = cli("gpus", "h100").out
+    assert "80 GB nominal, 79.6 GiB reported" in out and "85,520,809,984 B" in out
+    d = cli("gpus", "h800", "--json").json["accelerators"][0]
+    assert d["memory_bytes"] == 81_559 * 2**20 and d["memory_nominal_gb"] == 80
+    assert d["interconnect_bw"] == 400e9 and d["confidence"] == "secondary"
+    assert "GiB: as the device reports it" in cli("gpus").out

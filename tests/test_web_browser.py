@@ -156,15 +156,21 @@ def test_page_numbers_equal_the_cli_json(planner, cli):
     assert planner.errors == []
 
 
-def test_the_view_reads_as_the_cli_does(planner):
+def test_the_view_reads_as_the_cli_does(planner, cli):
+    from scalinglab.units import format_bytes, format_count, format_flops
+
     planner.set(mode="cluster", arch="llama-3-8b", gpu="h100-sxm", n_gpus="64", days="14", price="",
                 law="besiroglu2024", mfu="", dtype="bf16")
+    doc = cli("plan", "--json", "--arch", "llama-3-8b", "--gpu", "h100-sxm", "--n-gpus", "64",
+              "--days", "14").json
     text = planner.page.inner_text("#sections")
-    for words in ("3.06e22 FLOP", "8.03B", "636B", "79.2", "14.0 days", "21.5k", "FITS on NVIDIA H100",
-                  "16.1 GB", "2.0906", "assumptions", "MFU: 0.4 (assumed default)"):
+    for words in (format_flops(doc["flops"]), format_count(doc["n_params"]), format_count(doc["n_tokens"]),
+                  f"{doc['tokens_per_param']:,.1f}", f"{doc['hardware']['days']:,.1f} days",
+                  format_count(doc["hardware"]["gpu_hours"]), "FITS on NVIDIA H100",
+                  format_bytes(doc["memory"]["per_gpu_bytes"]), f"{doc['loss']:.4f}",
+                  "assumptions", "MFU: 0.4 (assumed default)"):
         assert words in text, words
-    planner.set(gpu="a10")  # one 24 GB A10: 64 of them still fit ZeRO-3; a day is far too short
-    assert "a10" in planner.page.inner_text("#command")
+    assert "3.06e22 FLOP" in text and "14.0 days" in text  # 64 x 989.4 TFLOP/s x 0.4 x 14 days
 
 
 def test_bad_input_is_shown_on_its_field(planner):

@@ -3,96 +3,136 @@ Kaplan, one lab's token law. The plan's extra blocks (plan_extras) and `explain`
 
 from dataclasses import dataclass
 
+from scalinglab.compute import CHINCHILLA_TOKENS_PER_PARAM, training_flops
 from scalinglab.laws import DEFAULT_LAW, LAWS, get_law
 from scalinglab.laws import data_constrained, hyperparams, inference_aware
+from scalinglab.laws.base import Law, Optimum
+from scalinglab.laws.data_constrained import DataConstrainedLoss, DataConstrainedOptimum
+from scalinglab.laws.inference_aware import SARDANA2023, InferenceAwareOptimum
+from scalinglab.laws.kaplan import KAPLAN2020
+from scalinglab.results import Result, flat
 from scalinglab.units import format_count, format_flops
 
 
-def inference_block(law, n_params, n_tokens, inference_tokens) -> dict:
+@dataclass(frozen=True)
+class InferenceBlock(Result):
     """Lifetime FLOP of (N, D) serving T tokens, against the inference-aware optimum at its loss."""
+
+    law: str
+    inference_tokens: float
+    inference_flops: float
+    total_flops: float
+    optimum: InferenceAwareOptimum
+    implied_inference_tokens: float | None
+
+    _derived = ("total_flops_saved",)
+
+    @property
+    def total_flops_saved(self) -> float:
+        return 1 - self.optimum.total_flops / self.total_flops
+
+
+def inference_block(law: Law, n_params, n_tokens, inference_tokens) -> InferenceBlock:
     opt = inference_aware.optimal_for_loss(law, law.loss(n_params, n_tokens), inference_tokens)
-    total = 6 * n_params * n_tokens + 2 * n_params * inference_tokens
-    return {"law": law.id, "inference_tokens": inference_tokens,
-            "inference_flops": 2 * n_params * inference_tokens, "total_flops": total,
-            "optimum": opt.to_dict(), "total_flops_saved": 1 - opt.total_flops / total,
-            "implied_inference_tokens": inference_aware.implied_inference_tokens(law, n_params,
-                                                                                 n_tokens)}
-
-
-def data_block(law, n_params, n_tokens, unique_tokens) -> dict:
-    """Loss of (N, D) with U unique tokens, and the best split of the same compute given U."""
-    dc = data_constrained.loss(law, n_params, n_tokens, unique_tokens)
-    best = data_constrained.optimal(law, 6 * n_params * n_tokens, unique_tokens)
-    return {"law": law.id, **dc.to_dict(), "optimum": best.to_dict()}
-
-
-def plan_extras(law, n_params, n_tokens, inference_tokens=None, unique_tokens=None):
-    """(blocks for Plan.to_dict, assumption lines) for the beyond-Chinchilla options of `plan`."""
-    blocks, notes = {}, []
-    if getattr(law, "param_count", "") == "non-embedding":
-        notes.append(f"{law.id}: N counts non-embedding parameters only (Kaplan et al. 2020); "
-                     "loss is nats/token on WebText2")
-    if inference_tokens is not None:
-        blocks["inference"] = inference_block(law, n_params, n_tokens, inference_tokens)
-        notes.append("inference: 2N FLOP per token served; lifetime FLOP = 6ND + 2NT minimised at "
-                     "equal loss (Sardana et al. 2023, arXiv:2401.00448)")
-    if unique_tokens is not None:
-        blocks["data_constrained"] = data_block(law, n_params, n_tokens, unique_tokens)
-        notes.append(f"repeated data: R_D* = {data_constrained.R_D_STAR}, R_N* = "
-                     f"{data_constrained.R_N_STAR} (Muennighoff et al. 2023, fitted with "
-                     f"muennighoff2023 on C4{'' if law.id == 'muennighoff2023' else '; applied to ' + law.id})")
-    return blocks, tuple(notes)
+    total = inference_aware.lifetime_flops(n_params, n_tokens, inference_tokens)
+    serving = inference_aware.lifetime_flops(n_params, 0.0, inference_tokens)  # 2NT
+    return InferenceBlock(law.id, inference_tokens, serving, total, opt, inference_aware.implied_inference_tokens(law, n_params, n_tokens))
 
 
 @dataclass(frozen=True)
-class Explanation:
+class DataBlock(Result):
+    """Loss of (N, D) with U unique tokens, and the best split of the same compute given U."""
+
+    loss: DataConstrainedLoss = flat()
+    optimum: DataConstrainedOptimum
+
+
+def data_block(law: Law, n_params, n_tokens, unique_tokens) -> DataBlock:
+    dc = data_constrained.loss(law, n_params, n_tokens, unique_tokens)
+    best = data_constrained.optimal(law, training_flops(n_params, n_tokens).flops, unique_tokens)
+    return DataBlock(dc, best)
+
+
+def plan_extras(law: Law, n_params, n_tokens, inference_tokens=None, unique_tokens=None):
+    """(inference block, data-constrained block, assumption lines) for `plan`'s options."""
+    inference = data = None
+    notes = []
+    if inference_tokens is not None:
+        inference = inference_block(law, n_params, n_tokens, inference_tokens)
+        notes.append("inference: 2N FLOP per token served; lifetime FLOP = 6ND + 2NT minimised at "
+                     "equal loss (Sardana et al. 2023, arXiv:2401.00448)")
+    if unique_tokens is not None:
+        data = data_block(law, n_params, n_tokens, unique_tokens)
+        notes.append(f"repeated data: R_D* = {data_constrained.R_D_STAR}, R_N* = "
+                     f"{data_constrained.R_N_STAR} (Muennighoff et al. 2023, fitted with "
+                     f"muennighoff2023 on C4; with any other law they are an assumption)")
+    return inference, data, tuple(notes)
+
+
+@dataclass(frozen=True)
+class LawOptimumRow(Result):
+    """A model against one law's optimum at the model's own compute."""
+
+    law: str
+    loss: float | None
+    optimal: Optimum
+    params_ratio: float
+    tokens_ratio: float
+    excess_loss: float | None  # loss above the optimum's at equal compute (>= 0 for additive laws)
+
+
+@dataclass(frozen=True)
+class Explanation(Result):
     """How far a model sits from each law's optimum at its own compute, and why."""
 
     name: str
     n_params: float
     n_tokens: float
     flops: float
-    laws: tuple  # one dict per law
+    laws: tuple  # LawOptimumRow per law
     implied_inference_tokens: float | None  # under sardana2023
-    llama3: object  # TokenLaw
-    deepseek: object  # Hyperparams
+    llama3: hyperparams.TokenLaw
+    deepseek: hyperparams.Hyperparams
     reasons: tuple
 
-    def to_dict(self) -> dict:
-        return {"name": self.name, "n_params": self.n_params, "n_tokens": self.n_tokens,
-                "tokens_per_param": self.n_tokens / self.n_params, "flops": self.flops,
-                "laws": list(self.laws), "implied_inference_tokens": self.implied_inference_tokens,
-                "llama3": self.llama3.to_dict(), "deepseek": self.deepseek.to_dict(),
-                "reasons": list(self.reasons)}
+    _derived = ("tokens_per_param",)
+
+    @property
+    def tokens_per_param(self) -> float:
+        return self.n_tokens / self.n_params
 
 
-def _row(law, n, d, c) -> dict:
+def _row(law: Law, n, d, c, non_embedding=None) -> LawOptimumRow:
     o = law.optimal(c)
-    loss = float(law.loss(n, d))
-    return {"law": law.id, "loss": loss, "optimal": o.to_dict(), "params_ratio": n / o.n_params,
-            "tokens_ratio": d / o.n_tokens, "excess_loss": loss - float(o.loss)}
+    n_law, _ = law.params_for(n, non_embedding)
+    loss = float(law.loss(n_law, d)) if law.can("loss") else None
+    return LawOptimumRow(law.id, loss, o, n / o.n_params, d / o.n_tokens,
+                         None if loss is None else loss - float(o.loss))
 
 
-def explain(n_params: float, n_tokens: float, name: str = "model", law=DEFAULT_LAW) -> Explanation:
+def explain(n_params: float, n_tokens: float, name: str = "model", law=DEFAULT_LAW,
+            non_embedding: float | None = None) -> Explanation:
     """Compare (N, D) at C = 6ND with every registered law's optimum, Sardana's implied inference
-    demand, Llama 3's token law and DeepSeek's hyperparameters; `law` leads the reasons."""
-    law = get_law(law) if isinstance(law, str) else law
+    demand, Llama 3's token law and DeepSeek's hyperparameters; `law` leads the reasons.
+    non_embedding: the model's non-embedding count, for laws that count it (kaplan2020)."""
+    law = get_law(law)
+    law.require("loss", f"the loss of {name}")
     n, d = float(n_params), float(n_tokens)
-    c = 6 * n * d
-    rows = tuple(_row(lw, n, d, c) for lw in {law.id: law, **LAWS}.values())
+    c = float(training_flops(n, d).flops)
+    rows = tuple(_row(lw, n, d, c, non_embedding) for lw in {law.id: law, **LAWS}.values())
     main = rows[0]
-    t_inf = inference_aware.implied_inference_tokens(LAWS["sardana2023"], n, d)
+    t_inf = inference_aware.implied_inference_tokens(SARDANA2023, n, d)
     llama = hyperparams.llama3_tokens(c)
     ds = hyperparams.deepseek(c)
-    o = main["optimal"]
+    o = main.optimal
     reasons = [
         f"{name}: {format_count(n)} parameters on {format_count(d)} tokens ({d / n:,.0f} per param, "
-        f"{d / n / o['tokens_per_param']:.3g}x {law.id}'s optimal ratio, {d / n / 20:.3g}x the 20:1 "
-        f"rule), C = 6ND = {format_flops(c)}.",
-        f"Compute-optimal under {law.id} at that compute: {format_count(o['n_params'])} on "
-        f"{format_count(o['n_tokens'])} ({o['tokens_per_param']:.1f} per param). {name} is "
-        f"{main['params_ratio']:.3g}x that size on {main['tokens_ratio']:.3g}x the tokens, which "
-        f"costs {main['excess_loss']:+.4f} nats of loss at equal training compute.",
+        f"{d / n / o.tokens_per_param:.3g}x {law.id}'s optimal ratio, "
+        f"{d / n / CHINCHILLA_TOKENS_PER_PARAM:.3g}x the 20:1 rule), C = 6ND = {format_flops(c)}.",
+        f"Compute-optimal under {law.id} at that compute: {format_count(o.n_params)} on "
+        f"{format_count(o.n_tokens)} ({o.tokens_per_param:.1f} per param). {name} is "
+        f"{main.params_ratio:.3g}x that size on {main.tokens_ratio:.3g}x the tokens, which "
+        f"costs {main.excess_loss:+.4f} nats of loss at equal training compute.",
     ]
     if t_inf is None:
         reasons.append(f"Inference (sardana2023): {name} has fewer tokens than the equal-loss "
@@ -105,9 +145,9 @@ def explain(n_params: float, n_tokens: float, name: str = "model", law=DEFAULT_L
                    f"the optimum at {format_count(llama.n_params)} params on "
                    f"{format_count(llama.n_tokens)} tokens ({llama.n_tokens / llama.n_params:.0f}"
                    f" per param); {name} uses {d / llama.n_tokens:.3g}x those tokens.")
-    k = next(r for r in rows if r["law"] == "kaplan2020")
-    reasons.append(f"Kaplan 2020 (N_opt ~ C^0.73) would use {format_count(k['optimal']['n_params'])}"
-                   f" params on {format_count(k['optimal']['n_tokens'])} tokens: the 'bigger "
+    k = KAPLAN2020.optimal(c)
+    reasons.append(f"Kaplan 2020 (N_opt ~ C^0.73) would use {format_count(k.n_params)}"
+                   f" non-embedding params on {format_count(k.n_tokens)} tokens: the 'bigger "
                    "models' prescription Chinchilla overturned.")
     reasons.append(f"DeepSeek LLM's fits (their setup) at this compute: batch "
                    f"{format_count(ds.batch_tokens)} tokens, learning rate {ds.learning_rate:.3g}.")

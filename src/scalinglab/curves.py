@@ -4,9 +4,8 @@ plotting here (plots.py and web/charts.py draw them)."""
 
 import numpy as np
 
-from scalinglab.compute import tokens_for_compute
-from scalinglab.laws.parametric import FLOPS_PER_PARAM_TOKEN, ParametricLaw
-from scalinglab.plan import CHINCHILLA_TOKENS_PER_PARAM
+from scalinglab.compute import CHINCHILLA_TOKENS_PER_PARAM, FLOPS_PER_PARAM_TOKEN, tokens_for_compute
+from scalinglab.laws.parametric import closed_form, loss_of
 
 
 def around(x: float, decades: float = 2.0, points: int = 61) -> np.ndarray:
@@ -26,11 +25,22 @@ def twenty_to_one(flops) -> tuple:
     return n, CHINCHILLA_TOKENS_PER_PARAM * n
 
 
-def resampled_law(samples: np.ndarray, name: str = "fit") -> ParametricLaw:
-    """One law whose constants are columns (K, 1): K bootstrap resamples evaluated at once, so
-    law.loss(n, d) and law.optimal(c) on a row of M points give (K, M) arrays."""
-    E, A, B, alpha, beta = (np.asarray(samples, dtype=float)[:, i:i + 1] for i in range(5))
-    return ParametricLaw(name, E, A, B, alpha, beta, source="bootstrap resamples")
+def _columns(samples) -> tuple:
+    """(E, A, B, alpha, beta) of K resamples as (K, 1) columns, against a row of M points."""
+    s = np.asarray(samples, dtype=float)
+    return tuple(s[:, i:i + 1] for i in range(5))
+
+
+def resampled_isoflop_loss(samples, flops, n_params) -> np.ndarray:
+    """(K, M): the loss along an iso-compute line under each of K resampled fits."""
+    n = np.asarray(n_params, dtype=float)
+    return loss_of(*_columns(samples), n, tokens_for_compute(flops, n))
+
+
+def resampled_optimal_params(samples, flops) -> np.ndarray:
+    """(K, M): compute-optimal N at M budgets under each of K resampled fits."""
+    E, A, B, alpha, beta = _columns(samples)
+    return closed_form(A, B, alpha, beta, np.asarray(flops, dtype=float))[0]
 
 
 def band(values, level: float = 0.95) -> tuple:

@@ -2,7 +2,14 @@
 
 Peaks are DENSE datasheet numbers in FLOP/s (OP/s for integers). NVIDIA's headline numbers for
 A100/H100/H200/B200 are 2:4 structured-sparse, i.e. 2x the dense peak (REFERENCES.md §5); ask for
-them with `peak_flops(dtype, sparse=True)`. Memory is decimal (80 GB = 80e9 bytes), as datasheets.
+them with `peak_flops(dtype, sparse=True)`.
+
+Memory comes twice: `memory_bytes` is what the device reports (nvidia-smi's total in MiB, rocm-smi,
+hl-smi, Google's GiB figures: H100 SXM 81,559 MiB = 85,520,809,984 B), `memory_nominal_gb` the
+marketing size in decimal GB (80). Each row says where its device figure comes from and how sure it
+is (`memory_source`, `memory_confidence`: datasheet | secondary | uncertain), and the same for the
+row (`confidence`). Interconnect bandwidth is per chip, both directions added (NVIDIA's NVLink 900
+GB/s for H100 SXM), in bytes/s.
 """
 
 import csv
@@ -10,56 +17,62 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scalinglab import precision
 from scalinglab.errors import InputError, unknown
+from scalinglab.results import Result, hidden, shown_as
 
-DTYPES = ("fp64", "fp32", "tf32", "fp16", "bf16", "fp8", "int8", "int4", "fp4")
-
-# Bytes per stored value. tf32 is stored as a 32-bit float; nf4 is 4-bit NormalFloat (QLoRA,
-# Dettmers et al. 2023): 4 bits per value here; its double-quantised block constants bring it to
-# 4.127 bits per weight, which memory.BITS counts for model weights.
-DTYPE_BYTES = {"fp64": 8.0, "fp32": 4.0, "tf32": 4.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0,
-               "int8": 1.0, "int4": 0.5, "fp4": 0.5, "nf4": 0.5}
-
-# Bit layouts (sign/exponent/mantissa), IEEE 754, NVIDIA Ampere/Hopper whitepapers, OCP MX spec.
-DTYPE_FORMAT = {"fp64": "1/11/52", "fp32": "1/8/23", "tf32": "1/8/10 (in a 32-bit slot)",
-                "fp16": "1/5/10", "bf16": "1/8/7", "fp8": "E4M3 1/4/3 or E5M2 1/5/2",
-                "int8": "integer", "int4": "integer", "fp4": "E2M1 1/2/1 (+ block scales)",
-                "nf4": "4-bit index into 16 normal quantiles (+ block scales)"}
-
-_DTYPE_ALIASES = {"float64": "fp64", "double": "fp64", "float32": "fp32", "float": "fp32",
-                  "float16": "fp16", "half": "fp16", "bfloat16": "bf16", "float8": "fp8",
-                  "e4m3": "fp8", "e5m2": "fp8", "fp8e4m3": "fp8", "fp8e5m2": "fp8",
-                  "float4": "fp4", "nvfp4": "fp4", "mxfp4": "fp4", "e2m1": "fp4", "nf4": "nf4"}
-
-SPARSE_DTYPES = frozenset({"tf32", "fp16", "bf16", "fp8", "int8", "int4", "fp4"})  # 2:4 on tensor cores
-_VENDOR_WORDS = ("nvidia", "amd", "google", "geforce", "instinct", "tesla", "cloud")
+# The peak columns and byte widths come from the one precision table (precision.py).
+DTYPES = precision.PEAKS
+SPARSE_DTYPES = precision.SPARSE_PEAKS
+DTYPE_BYTES = {p.name: p.bytes for p in precision.TABLE}  # incl. block constants (nf4 4.127 bits)
+_VENDOR_WORDS = ("nvidia", "amd", "google", "intel", "geforce", "instinct", "tesla", "cloud")
+MIB = 2**20
+CONFIDENCE = ("datasheet", "secondary", "uncertain")
 
 
 def parse_dtype(name) -> str:
     """'BF16', 'bfloat16', 'float32', 'e4m3' -> canonical id; unknown -> InputError with suggestions."""
-    key = re.sub(r"[^a-z0-9]", "", str(name).lower())
-    key = _DTYPE_ALIASES.get(key, key)
-    if key not in DTYPE_BYTES:
-        raise unknown("dtype", name, DTYPE_BYTES)
-    return key
+    return precision.canonical(name)
 
 
 @dataclass(frozen=True)
-class Accelerator:
+class Accelerator(Result):
     """One catalogue row. Peaks (dense) in FLOP/s per dtype; bytes, bytes/s, watts, SI units."""
 
     id: str
     name: str
     vendor: str
-    peaks: dict = field(repr=False)  # dtype -> dense FLOP/s, only the dtypes the chip runs
+    peaks: dict = field(repr=False, metadata={"json": False})  # dtype -> dense FLOP/s
     sparse_2to4: bool
-    memory_bytes: float
+    memory_bytes: int  # as the device reports it (nvidia-smi total MiB x 2^20)
     bandwidth: float  # bytes/s
     tdp_w: float | None
     year: int
     source: str
     note: str = ""
-    aliases: tuple = ()
+    aliases: tuple = hidden(default=())
+    memory_nominal_gb: float = 0.0  # the marketing size, decimal GB (80 for an 80 GB H100)
+    memory_source: str = ""
+    memory_confidence: str = "uncertain"
+    interconnect: str = ""
+    interconnect_bw: float | None = None  # bytes/s per chip, both directions added
+    confidence: str = "uncertain"  # datasheet | secondary | uncertain
+
+    _derived = (("peak_flops", "dense_peaks"), "memory_gib")
+
+    @property
+    def dense_peaks(self) -> dict:
+        """Dense FLOP/s per dtype the chip runs, widest first (JSON: `peak_flops`)."""
+        return {d: self.peaks[d] for d in self.dtypes}
+
+    @property
+    def memory_gib(self) -> float:
+        return self.memory_bytes / 2**30
+
+    @property
+    def memory_label(self) -> str:
+        """'80 GB nominal, 79.6 GiB reported': both sizes, units named."""
+        return f"{self.memory_nominal_gb:g} GB nominal, {self.memory_gib:.1f} GiB reported"
 
     @property
     def dtypes(self) -> tuple:
@@ -67,31 +80,43 @@ class Accelerator:
 
     def peak_flops(self, dtype: str = "bf16", sparse: bool = False) -> float:
         """Datasheet peak in FLOP/s; sparse=True is the 2:4 structured-sparsity peak (2x dense)."""
-        d = parse_dtype(dtype)
+        p = precision.get_precision(dtype)
+        d = p.peak
+        if d is None:
+            raise InputError(f"{p.name} is a storage format with no peak of its own; give the "
+                             "dtype its matmuls run in (e.g. bf16)")
         if d not in self.peaks:
-            raise InputError(f"{self.name} has no {d} peak; it runs: {', '.join(self.dtypes)}")
+            via = "" if d == p.name else f" (which {p.name} runs at)"
+            raise InputError(f"{self.name} has no {d} peak{via}; it runs: {', '.join(self.dtypes)}")
         if not sparse:
             return self.peaks[d]
-        if not self.sparse_2to4 or d not in SPARSE_DTYPES:
+        if not self.has_sparse(d):
             raise InputError(f"{self.name} has no 2:4-sparse {d} peak (drop --sparse)")
         return 2.0 * self.peaks[d]
 
-    def to_dict(self) -> dict:
-        return {"id": self.id, "name": self.name, "vendor": self.vendor,
-                "peak_flops": {d: self.peaks[d] for d in self.dtypes},
-                "sparse_2to4": self.sparse_2to4, "memory_bytes": self.memory_bytes,
-                "bandwidth": self.bandwidth, "tdp_w": self.tdp_w, "year": self.year,
-                "source": self.source, "note": self.note}
+    def has_sparse(self, dtype) -> bool:
+        """Whether this chip has a 2:4 structured-sparsity peak for dtype (2x its dense peak)."""
+        p = precision.get_precision(dtype)
+        return self.sparse_2to4 and p.sparse_peak and p.peak in self.peaks
+
 
 
 def _row(r: dict) -> Accelerator:
+    for k in ("confidence", "memory_confidence"):
+        if r[k] not in CONFIDENCE:
+            raise InputError(f"accelerators.csv row {r['id']}: {k} must be one of "
+                             f"{', '.join(CONFIDENCE)}, got {r[k]!r}")
     return Accelerator(
         id=r["id"], name=r["name"], vendor=r["vendor"],
         peaks={d: float(r[d]) * 1e12 for d in DTYPES if r[d]},
-        sparse_2to4=r["sparse_2to4"] == "yes", memory_bytes=float(r["memory_gb"]) * 1e9,
+        sparse_2to4=r["sparse_2to4"] == "yes", memory_bytes=int(r["memory_mib"]) * MIB,
         bandwidth=float(r["bandwidth_tbs"]) * 1e12,
         tdp_w=float(r["tdp_w"]) if r["tdp_w"] else None, year=int(r["year"]),
-        source=r["source"], note=r["note"], aliases=tuple(a for a in r["aliases"].split(";") if a))
+        source=r["source"], note=r["note"], aliases=tuple(a for a in r["aliases"].split(";") if a),
+        memory_nominal_gb=float(r["memory_nominal_gb"]), memory_source=r["memory_source"],
+        memory_confidence=r["memory_confidence"], interconnect=r["interconnect"],
+        interconnect_bw=float(r["interconnect_gbs_bidir"]) * 1e9 if r["interconnect_gbs_bidir"] else None,
+        confidence=r["confidence"])
 
 
 def _load() -> dict:
@@ -115,7 +140,7 @@ def _index() -> dict:
         for alias in (a.id, a.name, *a.aliases):
             k = _key(alias)
             idx[k] = a
-            idx[k + f"{a.memory_bytes / 1e9:.0f}gb"] = a  # "nvidia h100 80gb"
+            idx[k + f"{a.memory_nominal_gb:g}gb"] = a  # "nvidia h100 80gb"
     return idx
 
 
@@ -136,26 +161,31 @@ def get_accelerator(name) -> Accelerator:
 
 def runs(dtype: str) -> list:
     """Ids of the accelerators with a peak for this dtype."""
-    d = parse_dtype(dtype)
+    d = precision.get_precision(dtype).peak
     return [a.id for a in ACCELERATORS.values() if d in a.peaks]
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Result):
     """Accelerator a over accelerator b: peak ratio per dtype both run, and memory, bandwidth."""
 
-    a: Accelerator
-    b: Accelerator
+    a: Accelerator = shown_as(lambda x: x.id)
+    b: Accelerator = shown_as(lambda x: x.id)
+
+    _derived = (("peak_ratio", "ratios"), "memory_ratio", "bandwidth_ratio")
 
     @property
     def ratios(self) -> dict:
         return {d: self.a.peaks[d] / self.b.peaks[d] for d in DTYPES
                 if d in self.a.peaks and d in self.b.peaks}
 
-    def to_dict(self) -> dict:
-        return {"a": self.a.id, "b": self.b.id, "peak_ratio": self.ratios,
-                "memory_ratio": self.a.memory_bytes / self.b.memory_bytes,
-                "bandwidth_ratio": self.a.bandwidth / self.b.bandwidth}
+    @property
+    def memory_ratio(self) -> float:
+        return self.a.memory_bytes / self.b.memory_bytes
+
+    @property
+    def bandwidth_ratio(self) -> float:
+        return self.a.bandwidth / self.b.bandwidth
 
 
 def compare(a, b) -> Comparison:
@@ -163,8 +193,47 @@ def compare(a, b) -> Comparison:
     return Comparison(get_accelerator(a), get_accelerator(b))
 
 
-def precision_table() -> list[dict]:
-    """One row per dtype: bytes per value, bit layout, which accelerators run it."""
-    return [{"dtype": d, "bytes": DTYPE_BYTES[d], "bits": DTYPE_BYTES[d] * 8,
-             "format": DTYPE_FORMAT[d], "accelerators": runs(d) if d in DTYPES else []}
-            for d in DTYPE_BYTES]
+def precision_table(accelerator=None) -> list[dict]:
+    """One row per dtype: bytes per value, bit layout, which accelerators run it; with an
+    accelerator, its dense and 2:4-sparse peaks for each."""
+    a = None if accelerator is None else get_accelerator(accelerator)
+    rows = []
+    for p in precision.TABLE:
+        row = {"dtype": p.name, "bytes": p.bytes, "bits": p.bits, "format": p.format,
+               "peak": p.peak, "trains": p.trains, "source": p.source,
+               "accelerators": runs(p.name) if p.peak else []}
+        if a is not None:
+            on = p.peak in a.peaks
+            row["peak_flops"] = a.peaks[p.peak] if on else None
+            row["sparse_peak_flops"] = a.peak_flops(p.name, sparse=True) if on and a.has_sparse(p.name) else None
+        rows.append(row)
+    return rows
+
+
+SORTS = {"memory": "memory_bytes", "bandwidth": "bandwidth", "year": "year"}
+VENDORS = ("NVIDIA", "AMD", "Google")
+
+
+def select(vendor=None, dtype=None, min_memory=None, sort=None) -> list:
+    """Catalogue rows of a vendor, with a peak for dtype, at least min_memory bytes, sorted by
+    a dtype's peak or by memory, bandwidth or year (largest first)."""
+    accs = list(ACCELERATORS.values())
+    if vendor is not None:
+        vendors = {a.vendor.lower(): a.vendor for a in accs}
+        if str(vendor).lower() not in vendors:
+            raise unknown("vendor", vendor, sorted(vendors.values()))
+        accs = [a for a in accs if a.vendor.lower() == str(vendor).lower()]
+    if dtype is not None:
+        peak = precision.get_precision(dtype).peak
+        accs = [a for a in accs if peak in a.peaks]
+    if min_memory is not None:
+        accs = [a for a in accs if a.memory_bytes >= min_memory]
+    if sort is not None:
+        attr = SORTS.get(str(sort).lower())
+        if attr is None:
+            try:
+                peak = precision.get_precision(sort).peak
+            except InputError:
+                raise unknown("sort key", sort, [*SORTS, *DTYPES]) from None
+        accs.sort(key=lambda a: getattr(a, attr) if attr else a.peaks.get(peak, 0.0), reverse=True)
+    return accs

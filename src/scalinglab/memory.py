@@ -4,14 +4,14 @@ Every term is a named formula on plain numbers (bytes, parameters, layers, hidde
 - model states: weights, gradients, fp32 master weights and optimizer states, sharded by ZeRO
   stage 1/2/3 across data-parallel ranks (Rajbhandari et al. 2020) and split by tensor x pipeline
   parallelism; mixed-precision AdamW is 2 + 2 + 4 + 8 = 16 bytes/parameter.
-- activations per layer: s b h (34 + 5 a s / h) bytes with none, 34 s b h with selective and 2 s b h
-  with full recomputation, divided by t under tensor + sequence parallelism (Korthikanti et al.
-  2022, Table 2); with a 1F1B pipeline the first stage holds all layers' worth (ibid. Sec. 4.2.3).
-- the logits buffer: fp32 logits for the cross-entropy, 4 s b v / t bytes (ibid. Sec. 4.3).
-- KV cache: 2 x layers x kv_heads x head_dim x bytes x tokens x batch; MLA caches
-  (kv_lora_rank + rope_dim) values per token per layer instead (DeepSeek-V2, Sec. 2.1).
-- an overhead term: OVERHEAD_FRACTION of the rest, for allocator fragmentation, temporary buffers
-  and communication buckets (a rule of thumb, shown in every result, overridable).
+- activations: what autograd keeps for backward, tensor by tensor as the Hugging Face
+  implementation saves it, and the loss peak (activations.py; measured: memcheck.py).
+- LoRA: PEFT's r (d_in + d_out) per targeted linear, by module name (lora.py).
+- KV cache by layer kind: full attention keeps the context, sliding-window layers at most the
+  window, MLA its latent + rope key (DeepSeek-V2 Sec. 2.1).
+- the device: its memory as the device reports it, less a reserve for the CUDA context and
+  kernels (RESERVE_BYTES) that PyTorch's allocator never sees; and an overhead term,
+  OVERHEAD_FRACTION of the estimate, for the caching allocator's fragmentation.
 Functions broadcast over numpy arrays, so a whole range of GPU counts is one call.
 """
 
@@ -19,23 +19,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from scalinglab import activations as act
+from scalinglab import precision
 from scalinglab.errors import InputError, unknown
-from scalinglab.hardware import DTYPE_BYTES, get_accelerator, parse_dtype
+from scalinglab.hardware import get_accelerator
+from scalinglab.lora import ROLES as LORA_TARGETS, lora_params, select as lora_select  # noqa: F401
+from scalinglab.results import Result
+from scalinglab.validate import out
 
 OVERHEAD_FRACTION = 0.10
+# The CUDA context and kernels: "GPU memory occupied: 1343 MB" (nvidia-smi, MiB) after the first
+# tensor reaches the GPU (Hugging Face Transformers docs, "Model training anatomy"); outside what
+# torch.cuda.memory_allocated counts. Change it with --reserve.
+RESERVE_BYTES = 1343 * 2**20
 MAX_GPUS = 16_384  # search limit for min_gpus
-
-# Bits per stored value: the hardware module's dtypes, then formats that only store weights.
-# nf4: 4-bit NormalFloat with double quantisation, 4 + 8/64 + 32/(64*256) = 4.127 bits (Dettmers
-# et al. 2023, QLoRA Sec. 3). GGUF block formats: bytes of one ggml block x 8 / weights per block
-# (llama.cpp ggml-common.h: block_q4_0 18 B / 32, block_q4_K 144 B / 256, ...).
-BITS = {
-    **{name: 8 * b for name, b in DTYPE_BYTES.items()},
-    "nf4": 4 + 8 / 64 + 32 / (64 * 256),
-    "q8_0": 8.5, "q5_1": 6.0, "q5_0": 5.5, "q4_1": 5.0, "q4_0": 4.5,
-    "q6_k": 6.5625, "q5_k": 5.5, "q4_k": 4.5, "q3_k": 3.4375, "q2_k": 2.625,
-}
-HALF = ("bf16", "fp16")
 
 # Optimizer state bytes per trained parameter, besides the fp32 master copy (see master_bytes).
 OPTIMIZERS = {
@@ -45,40 +42,17 @@ OPTIMIZERS = {
     "adafactor": None,  # factored second moment, no momentum: see optimizer_state_bytes
     "none": 0.0,
 }
-RECOMPUTE = ("none", "selective", "full")
+RECOMPUTE = act.RECOMPUTE
+ATTENTION = act.ATTENTION
+LOSS_IMPLS = act.LOSS_IMPLS
 MODES = ("train", "finetune", "lora", "qlora", "infer")
-LORA_TARGETS = ("q", "k", "v", "o", "gate", "up", "down")
+KV_KINDS = ("full", "sliding", "latent")
 
 
 def bits_per_value(dtype) -> float:
-    """Bits of one stored value: a dtype name (bf16, nf4, q4_k...) or a number like '4.85bpw'."""
-    if isinstance(dtype, (int, float)) and not isinstance(dtype, bool):
-        bits = float(dtype)
-    else:
-        name = str(dtype).strip().lower()
-        if name in BITS:
-            return float(BITS[name])
-        num = name.removesuffix("bpw").removesuffix("bits").removesuffix("bit").strip()
-        try:
-            bits = float(num)
-        except ValueError:
-            return float(BITS[_canonical(dtype)])
-        if num == name:  # a bare number is ambiguous (bytes or bits?)
-            raise InputError(f"dtype {dtype!r}: write bits per weight as e.g. '4.85bpw'")
-    if not (0 < bits <= 64):
-        raise InputError(f"dtype {dtype!r}: bits per weight must be in (0, 64]")
-    return bits
-
-
-def _canonical(dtype) -> str:
-    """Aliases (bfloat16, float32, e4m3...) via the hardware module; unknown names suggest ours."""
-    try:
-        name = parse_dtype(dtype)
-    except InputError:
-        name = None
-    if name not in BITS:
-        raise unknown("dtype", dtype, list(BITS) + ["<bits>bpw"])
-    return name
+    """Bits of one stored value: a dtype name (bf16, nf4, q4_k...) or a number like '4.85bpw'
+    (the one table: precision.py)."""
+    return precision.bits(dtype)
 
 
 def bytes_per_value(dtype) -> float:
@@ -91,66 +65,38 @@ def weight_bytes(n_params, dtype="bf16"):
 
 
 def kv_cache_bytes(n_layers, n_kv_heads, head_dim, tokens, batch=1, dtype="bf16",
-                   kv_lora_rank=0, rope_dim=0):
-    """KV cache: 2 (K and V) x layers x kv_heads x head_dim x bytes x tokens x batch.
+                   kv_lora_rank=0, rope_dim=0, sliding_window=0, sliding_layers=0):
+    """KV cache: 2 (K and V) x kv_heads x head_dim x bytes x tokens x batch per layer.
 
-    With multi-head latent attention (kv_lora_rank > 0) each layer caches one latent of
-    kv_lora_rank values plus a shared rope key of rope_dim values per token (DeepSeek-V2 Sec. 2.1).
+    Sliding-window layers (Mistral, Gemma 2/3's local layers) keep at most `sliding_window`
+    tokens once decoding starts (transformers' DynamicSlidingWindowLayer); the other layers keep
+    all `tokens`. With multi-head latent attention (kv_lora_rank > 0) each layer caches one latent
+    of kv_lora_rank values plus a shared rope key of rope_dim values per token (DeepSeek-V2 Sec.
+    2.1). Arrays broadcast (tokens, batch, kv heads per rank...).
     """
-    per_token_layer = np.where(np.asarray(kv_lora_rank) > 0,
-                               np.asarray(kv_lora_rank) + np.asarray(rope_dim),
-                               2 * np.asarray(n_kv_heads) * np.asarray(head_dim))
-    return (np.asarray(n_layers, dtype=float) * per_token_layer * bytes_per_value(dtype)
-            * np.asarray(tokens, dtype=float) * np.asarray(batch, dtype=float))
+    return sum(kv_cache_by_kind(n_layers, n_kv_heads, head_dim, tokens, batch, dtype, kv_lora_rank,
+                                rope_dim, sliding_window, sliding_layers).values())
 
 
-def activation_bytes_per_layer(seq, batch, d_model, n_heads, recompute="none", tp=1,
-                               dropout=True, n_kv_heads=None, head_dim=None, d_ff=None,
-                               gated=False):
-    """Activations one transformer layer keeps for backward, 16-bit (Korthikanti et al. 2022).
-
-    With the defaults (MHA, head_dim = h/a, a 4h GELU MLP, dropout) this is the paper's Table 2:
-    none: s b h (34 + 5 a s / h); selective (attention scores recomputed): 34 s b h; full: 2 s b h
-    (the layer input only). Tensor parallelism t with sequence parallelism divides each by t.
-    The paper's itemisation (Sec. 4.1), generalised to GQA, any head_dim and a gated MLP:
-      attention  2sbh (QKV input) + 2sb(q + 2 kv) (Q, K, V) + 2sbq (projection input)
-                 + 2as^2b (softmax) [+ as^2b mask + 2as^2b dropout output + sbh mask]
-      MLP        2sbh (input) + 4 sb ff (GELU input, second input) or 8 sb ff gated (gate, up,
-                 act(gate), product) [+ sbh mask]
-      norms      2 x 2sbh
-    where q = a x head_dim, kv = kv_heads x head_dim; [..] only with dropout.
-    FlashAttention stores no s x s scores, as selective recomputation.
-    """
-    s, b, h = (np.asarray(x, dtype=float) for x in (seq, batch, d_model))
-    a = np.asarray(n_heads, dtype=float)
-    hd = h / a if head_dim is None else np.asarray(head_dim, dtype=float)
-    kv = a if n_kv_heads is None else np.asarray(n_kv_heads, dtype=float)
-    ff = 4 * h if d_ff is None else np.asarray(d_ff, dtype=float)
-    q, k = a * hd, kv * hd
-    sb = s * b
-    linear = sb * (2 * h + 2 * (q + 2 * k) + 2 * q       # attention
-                   + 2 * h + (8 if gated else 4) * ff    # MLP
-                   + 4 * h + (2 * h if dropout else 0))  # norms, dropout masks
-    scores = (5 if dropout else 2) * a * s * sb
-    if recompute == "none":
-        per = linear + scores
-    elif recompute == "selective":
-        per = linear
-    elif recompute == "full":
-        per = 2 * sb * h
-    else:
-        raise unknown("recomputation", recompute, RECOMPUTE)
-    return per / np.asarray(tp, dtype=float)
-
-
-def logits_bytes(seq, batch, vocab, tp=1):
-    """fp32 logits kept for the cross-entropy: 4 s b v / t (Korthikanti et al. 2022, Sec. 4.3)."""
-    return 4.0 * np.asarray(seq, dtype=float) * np.asarray(batch) * vocab / np.asarray(tp)
+def kv_cache_by_kind(n_layers, n_kv_heads, head_dim, tokens, batch=1, dtype="bf16",
+                     kv_lora_rank=0, rope_dim=0, sliding_window=0, sliding_layers=0) -> dict:
+    """The KV cache of kv_cache_bytes by layer kind: full, sliding (window-capped), latent (MLA)."""
+    tokens, batch = np.asarray(tokens, dtype=float), np.asarray(batch, dtype=float)
+    per_value = bytes_per_value(dtype) * batch
+    n_layers = np.asarray(n_layers, dtype=float)
+    if kv_lora_rank:
+        latent = n_layers * (kv_lora_rank + rope_dim) * per_value * tokens
+        return {"full": 0.0 * latent, "sliding": 0.0 * latent, "latent": latent}
+    per_token = 2 * np.asarray(n_kv_heads, dtype=float) * head_dim * per_value
+    slide = sliding_layers if sliding_window else 0
+    kept = np.minimum(tokens, sliding_window) if sliding_window else tokens
+    full = (n_layers - slide) * per_token * tokens
+    return {"full": full, "sliding": slide * per_token * kept, "latent": 0.0 * full}
 
 
 def master_bytes(dtype, optimizer) -> float:
     """An fp32 master copy of the weights when training in 16-bit (mixed precision), else 0."""
-    return 4.0 if str(dtype).lower() in HALF and optimizer != "none" else 0.0
+    return 4.0 if precision.get_precision(dtype).master and optimizer != "none" else 0.0
 
 
 def optimizer_state_bytes(n_params, optimizer="adamw", d_model=None):
@@ -196,7 +142,7 @@ def model_state_bytes(n_params, dtype="bf16", optimizer="adamw", zero=0, dp=1, t
 # --- models --------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Shape:
+class Shape(Result):
     """What memory needs to know of a model (sizes as in its config.json)."""
 
     name: str
@@ -212,39 +158,37 @@ class Shape:
     embedding_params: float = 0.0    # token embedding + untied output head (kept 16-bit by QLoRA)
     kv_lora_rank: int = 0            # MLA latent size (DeepSeek-V2/V3); 0 = ordinary attention
     rope_dim: int = 0                # MLA decoupled rope key per token
-
-    def to_dict(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
-
-def lora_targets(shape: Shape, targets=None) -> tuple:
-    """The LoRA target modules: as given, or every linear map of the layer (no gate without GLU)."""
-    if targets:
-        return tuple(targets)
-    return tuple(t for t in LORA_TARGETS if shape.gated_mlp or t != "gate")
-
-
-def lora_params(shape: Shape, rank: int = 16, targets=None):
-    """LoRA adds r (d_in + d_out) parameters per targeted linear map per layer (Hu et al. 2021)."""
-    targets = lora_targets(shape, targets)
-    h, q, kv, ff = shape.d_model, shape.n_heads * shape.head_dim, \
-        shape.n_kv_heads * shape.head_dim, shape.d_ff
-    dims = {"q": h + q, "k": h + kv, "v": h + kv, "o": q + h, "gate": h + ff, "up": h + ff,
-            "down": ff + h}
-    if not shape.gated_mlp:
-        dims.pop("gate")
-    bad = [t for t in targets if t not in dims]
-    if bad:
-        raise unknown("LoRA target module", bad[0], dims)
-    if rank < 1:
-        raise InputError(f"LoRA rank {rank!r} must be a positive integer")
-    return float(rank * shape.n_layers * sum(dims[t] for t in targets))
+    q_lora_rank: int = 0             # MLA query latent (0: a plain q_proj)
+    qk_nope_dim: int = 0             # MLA per-head query/key width without rope
+    v_head_dim: int = 0              # MLA per-head value width
+    # the implementation (transformers model_type) and what training keeps (activations.py)
+    model_type: str = ""
+    norm: str = "rmsnorm"
+    norms_per_layer: int = 2
+    qk_norm: str = "none"
+    activation: str = ""             # transformers' hidden_act; "" = silu (gated) / gelu
+    positions: str = "rotary"
+    dropout: float = 0.0             # residual dropout (from the config; none when it has none)
+    attention_dropout: float = 0.0
+    embedding_dropout: float = 0.0
+    sliding_window: int = 0          # tokens a sliding-window layer keeps (0: none)
+    sliding_layers: int = 0          # how many layers slide
+    # mixture of experts
+    n_experts: int = 0
+    top_k: int = 0
+    d_ff_expert: int = 0
+    n_shared_experts: int = 0
+    d_ff_shared: int = 0
+    shared_expert_gate: bool = False
+    n_moe_layers: int = 0
+    expert_params: float = 0.0       # all routed experts' parameters
+    tied_embeddings: bool = False
 
 
 # --- the verdict ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class MemoryEstimate:
+class MemoryEstimate(Result):
     """Bytes per GPU by term, the verdict on one accelerator and the fewest GPUs that fit."""
 
     model: str
@@ -254,26 +198,32 @@ class MemoryEstimate:
     kv_cache_bytes: float      # the whole KV cache (0 when training)
     n_gpus: int
     gpu: str | None = None
-    gpu_memory_bytes: float | None = None
+    gpu_memory_bytes: float | None = None   # as the device reports it
     min_gpus: int | None = None
     parallel: dict = field(default_factory=dict)
     assumptions: tuple = ()
+    reserve_bytes: float = 0.0              # CUDA context and kernels, outside the allocator
+    kv_cache_by_kind: dict = field(default_factory=dict)  # full / sliding / latent, whole model
+    activations: dict = field(default_factory=dict)       # activations.Activations, per GPU
+    trainable_params: float | None = None   # LoRA/QLoRA adapters; all parameters otherwise
+
+    _derived = ("per_gpu_bytes", "usable_bytes", "fits")
 
     @property
-    def per_gpu_bytes(self) -> float:
-        return float(sum(self.breakdown.values()))
+    def per_gpu_bytes(self):
+        return out(sum(self.breakdown.values()))
 
     @property
-    def fits(self) -> bool | None:
-        return None if self.gpu_memory_bytes is None else self.per_gpu_bytes <= self.gpu_memory_bytes
+    def usable_bytes(self) -> float | None:
+        """What PyTorch can allocate: the device's memory less the reserve."""
+        return None if self.gpu_memory_bytes is None else self.gpu_memory_bytes - self.reserve_bytes
 
-    def to_dict(self) -> dict:
-        return {"model": self.model, "mode": self.mode, "weights_bytes": self.weights_bytes,
-                "kv_cache_bytes": self.kv_cache_bytes, "per_gpu_bytes": self.per_gpu_bytes,
-                "fits": self.fits, "min_gpus": self.min_gpus, "n_gpus": self.n_gpus,
-                "gpu": self.gpu, "gpu_memory_bytes": self.gpu_memory_bytes,
-                "breakdown": self.breakdown, "parallel": self.parallel,
-                "assumptions": list(self.assumptions)}
+    @property
+    def fits(self):
+        if self.usable_bytes is None:
+            return None
+        ok = np.asarray(self.per_gpu_bytes) <= self.usable_bytes
+        return bool(ok) if ok.ndim == 0 else ok
 
 
 def _inference_terms(shape: Shape, dtype, tp, pp, batch, context, kv_dtype) -> tuple[dict, list]:
@@ -281,72 +231,147 @@ def _inference_terms(shape: Shape, dtype, tp, pp, batch, context, kv_dtype) -> t
     w = weight_bytes(shape.n_params, dtype) / (np.asarray(tp, dtype=float) * pp)
     kv_heads_per_gpu = np.ceil(shape.n_kv_heads / np.minimum(tp, shape.n_kv_heads))
     kv = kv_cache_bytes(shape.n_layers, kv_heads_per_gpu, shape.head_dim, context, batch,
-                        kv_dtype, shape.kv_lora_rank, shape.rope_dim) / pp
+                        kv_dtype, shape.kv_lora_rank, shape.rope_dim, shape.sliding_window,
+                        shape.sliding_layers) / pp
+    window = (f"; {shape.sliding_layers} sliding-window layers keep at most "
+              f"{shape.sliding_window:,} tokens" if shape.sliding_window and shape.sliding_layers
+              else "")
     notes = [f"weights: {bits_per_value(dtype):.4g} bits/weight ({dtype}) on every parameter, "
              "split evenly over tensor x pipeline ranks",
              "KV cache: " + ("MLA latent + rope key per token per layer, replicated on each "
                              "tensor rank" if shape.kv_lora_rank else
                              f"2 x layers x kv_heads x head_dim, {kv_dtype}; kv heads split over "
                              "tensor ranks (replicated when fewer than ranks)")
-             + f"; {batch:g} x {context:g} tokens"]
+             + f"; {_show(batch)} x {_show(context)} tokens" + window]
     return {"weights": w, "kv_cache": kv}, notes
 
 
+def _show(x) -> str:
+    x = np.asarray(x)
+    return f"{x.item():g}" if x.ndim == 0 else f"{x.min():g}..{x.max():g}"
+
+
+def _adapters(shape: Shape, targets, rank, dropout, experts) -> act.Adapters:
+    """Which linear groups of a layer carry adapters, for the activation count."""
+    chosen = lora_select(shape, targets, experts, moe=shape.n_moe_layers == shape.n_layers)
+    h = shape.d_model
+    return act.Adapters(
+        rank, dropout, experts=experts,
+        qkv=sum(lin.where == "attention" and lin.role != "o" and lin.d_in == h for lin in chosen),
+        o=sum(lin.role == "o" for lin in chosen),
+        up=sum(lin.where == "mlp" and lin.role in ("gate", "up", "gate_up") for lin in chosen),
+        down=sum(lin.where == "mlp" and lin.role == "down" for lin in chosen))
+
+
 def _adapter_states(shape: Shape, mode, dtype, optimizer, zero, dp, tp, pp, rank,
-                    targets) -> tuple[dict, str]:
+                    targets, experts) -> tuple[dict, str, float]:
     """LoRA/QLoRA: frozen base weights plus trained adapters with their gradients and optimizer."""
-    targets = lora_targets(shape, targets)
-    trainable = lora_params(shape, rank, targets)
+    trainable = lora_params(shape, rank, targets, experts)
     quantised = shape.n_params - shape.embedding_params if mode == "qlora" else 0.0
     adapter_dtype = "bf16" if mode == "qlora" else "fp32"
     frozen = (model_state_bytes(shape.n_params - quantised, dtype, "none", zero, dp, tp, pp)
               ["weights"] + model_state_bytes(quantised, "nf4", "none", zero, dp, tp, pp)["weights"])
     adapters = model_state_bytes(trainable, adapter_dtype, optimizer, zero, dp, tp, pp,
                                  d_model=shape.d_model, master=False)
-    base = (" in NF4 with double quantisation (4.127 bits) except embeddings and output head "
-            f"({dtype}); paged optimizer: its states may move to CPU under pressure (counted "
-            "here on the GPU)") if mode == "qlora" else f" in {dtype}"
-    note = (f"LoRA rank {rank} on {','.join(targets)} of every layer: {trainable:,.0f} trainable "
-            f"parameters, {adapter_dtype} adapters, {optimizer} states; base frozen{base}")
+    base = (" in NF4 with double quantisation (4.127 bits: 8-bit block constants, themselves "
+            "quantised, QLoRA Sec. 3) except embeddings and output head "
+            f"({dtype}); paged optimizer (NVIDIA unified memory pages its states to the CPU "
+            "under memory spikes, QLoRA Sec. 3): counted here on the GPU") if mode == "qlora" \
+        else f" in {dtype}"
+    kinds = [k for k, n in ((False, shape.n_layers - shape.n_moe_layers),
+                            (True, shape.n_moe_layers)) if n]
+    where = ", ".join(sorted({lin.name for k in kinds
+                              for lin in lora_select(shape, targets, experts, k)}))
+    note = (f"LoRA rank {rank} on {where} (PEFT's r (d_in + d_out) per linear"
+            + ("" if not shape.n_moe_layers else ", every routed expert" if experts
+               else ", routed experts left out") + f"): {trainable:,.0f} trainable parameters, "
+            f"{adapter_dtype} adapters, {optimizer} states; base frozen{base}")
     return {"weights": frozen, "adapters": adapters["weights"],
-            "gradients": adapters["gradients"], "optimizer": adapters["optimizer"]}, note
+            "gradients": adapters["gradients"], "optimizer": adapters["optimizer"]}, note, trainable
 
 
-def _training_terms(shape: Shape, mode, dtype, optimizer, zero, dp, tp, pp, batch, seq,
-                    recompute, rank, targets, dropout) -> tuple[dict, list]:
-    """Model states, activations and logits per GPU, arrays over dp."""
-    if mode in ("lora", "qlora"):
-        states, note = _adapter_states(shape, mode, dtype, optimizer, zero, dp, tp, pp, rank,
-                                       targets)
+@dataclass(frozen=True)
+class _Training:
+    """The training-side settings estimate passes down (one place, not ten arguments)."""
+
+    mode: str
+    dtype: str
+    autocast: str | None
+    optimizer: str
+    zero: int
+    tp: int
+    pp: int
+    batch: object
+    seq: object
+    recompute: str
+    attention: str
+    loss: str
+    dropout: float | None
+    rank: int
+    targets: tuple
+    lora_dropout: float
+    experts: bool
+
+
+def _training_terms(shape: Shape, t: _Training, dp) -> tuple[dict, list, act.Activations, float]:
+    """Model states, activations and the loss per GPU, arrays over dp."""
+    lora = None
+    if t.mode in ("lora", "qlora"):
+        states, note, trainable = _adapter_states(shape, t.mode, t.dtype, t.optimizer, t.zero, dp,
+                                                  t.tp, t.pp, t.rank, t.targets, t.experts)
+        lora = _adapters(shape, t.targets, t.rank, t.lora_dropout, t.experts)
     else:
-        states = model_state_bytes(shape.n_params, dtype, optimizer, zero, dp, tp, pp,
+        trainable = shape.n_params
+        states = model_state_bytes(shape.n_params, t.dtype, t.optimizer, t.zero, dp, t.tp, t.pp,
                                    d_model=shape.d_model)
-        per = OPTIMIZERS[optimizer]
-        note = (f"model states: {dtype} weights and gradients"
-                + (", fp32 master weights" if master_bytes(dtype, optimizer) else "")
-                + f", {optimizer} states" + ("" if per is None else " = {:g} bytes/param".format(
-                    2 * bytes_per_value(dtype) + master_bytes(dtype, optimizer) + per)))
+        per = OPTIMIZERS[t.optimizer]
+        note = (f"model states: {t.dtype} weights and gradients"
+                + (", fp32 master weights" if master_bytes(t.dtype, t.optimizer) else "")
+                + f", {t.optimizer} states" + ("" if per is None else " = {:g} bytes/param".format(
+                    2 * bytes_per_value(t.dtype) + master_bytes(t.dtype, t.optimizer) + per)))
+    a = act.activations(shape, t.seq, t.batch, t.dtype, t.autocast, t.attention, t.recompute,
+                        t.loss, t.dropout, lora, t.tp)
     ones = np.ones_like(np.asarray(dp, dtype=float))
-    act = activation_bytes_per_layer(seq, batch, shape.d_model, shape.n_heads, recompute, tp,
-                                     dropout, shape.n_kv_heads, shape.head_dim, shape.d_ff,
-                                     shape.gated_mlp)
-    states["activations"] = act * shape.n_layers * ones
-    states["logits"] = logits_bytes(seq, batch, shape.vocab, tp) * ones
-    layer = {"none": f"its matmul, MLP and norm inputs + {5 if dropout else 2} a s^2 b of scores",
-             "selective": "its matmul, MLP and norm inputs (scores recomputed)",
-             "full": "2 s b h, its input"}[recompute]
-    kind = (f"{'GQA, ' if shape.n_kv_heads < shape.n_heads else ''}"
-            f"{'gated' if shape.gated_mlp else 'GELU'} MLP of {shape.d_ff}, "
-            f"{'with' if dropout else 'no'} dropout")
-    notes = [note,
-             f"ZeRO stage {zero} over {_scalar(dp)} data-parallel GPU(s); tensor parallel {tp}, "
-             f"pipeline parallel {pp} (model states split tp x pp ways)",
-             f"activations: Korthikanti et al. 2022, "
-             f"{'no' if recompute == 'none' else recompute} recomputation, micro-batch "
-             f"{batch:g} x {seq:g} tokens, 16-bit; per layer {layer} (Sec. 4.1 itemisation: "
-             f"{kind}); 1F1B pipeline: the first stage holds all layers' worth",
-             "logits: fp32, 4 x seq x batch x vocab / tp bytes for the cross-entropy"]
-    return states, notes
+    states["activations"] = (a.layers + a.recompute + a.outside) * ones
+    if t.autocast:
+        states["autocast_weights"] = a.weight_copies * ones
+    states["logits"] = (a.loss_saved + a.loss_peak) * ones
+    return states, [note] + _activation_notes(shape, t, a), a, trainable
+
+
+def _activation_notes(shape: Shape, t: _Training, a: act.Activations) -> list:
+    impl = act.implementation(shape)
+    n = act.numerics(t.dtype, t.autocast)
+    p = shape.dropout if t.dropout is None else t.dropout
+    pa = shape.attention_dropout if t.dropout is None else t.dropout
+    kind = ("MoE: top-" f"{shape.top_k} routed copies of each token + router"
+            + (f" + {shape.n_shared_experts} shared expert(s)" if shape.n_shared_experts else "")
+            if shape.n_moe_layers else f"{'gated ' if shape.gated_mlp else ''}MLP")
+    attn = ("sdpa (flash/memory-efficient kernel: no s x s scores)" if t.attention == "sdpa"
+            else "eager (s x s probabilities kept"
+            + (", fp32 softmax + its cast" if impl.softmax_fp32 or n.autocast else "") + ")")
+    compute = (f"{t.autocast} autocast over fp32 weights (bf16 weight copies kept by the "
+               "matmuls; fp32 residual stream)" if t.autocast else f"{t.dtype}")
+    recompute = {"none": "no recomputation",
+                 "selective": "selective recomputation (scores recomputed)",
+                 "full": "full checkpointing: each layer keeps its input, plus the one layer "
+                         "recomputed during backward"}[t.recompute]
+    loss = ("HF loss: fp32 log-probs kept (4 s b v) + their and the logits' fp32 gradients "
+            "during backward (8 s b v)" if t.loss == "hf" else
+            "fused linear cross-entropy (Liger-Kernel): hidden-state gradient + one logits "
+            "chunk of the same size + fp32 loss per token, no full logits")
+    return [
+        f"parallelism: ZeRO stage {t.zero}; tensor parallel {t.tp} (with sequence parallel: "
+        f"activations / {t.tp}), pipeline parallel {t.pp} (model states split tp x pp ways; "
+        "1F1B: the first stage holds all layers' activations)",
+        f"activations ({shape.model_type or 'unknown family: Llama code'}, {impl.source}): "
+        f"micro-batch {_show(t.batch)} x {_show(t.seq)} tokens, {compute}; attention {attn}; "
+        f"{impl.norm} norms; {kind} with {shape.activation or 'default'} activation; "
+        f"dropout {p:g} on residuals, {pa:g} on attention "
+        f"({'--dropout' if t.dropout is not None else 'from the config; none when it has none'})"
+        f"; {recompute}",
+        f"logits: {loss}",
+    ]
 
 
 def model_weight_bytes(shape: Shape, mode: str, dtype) -> float:
@@ -367,59 +392,97 @@ def _with_overhead(terms: dict, overhead: float) -> dict:
     return {**terms, "overhead": total * overhead}
 
 
+def _check(mode, n_gpus, tp, pp, batch, seq, overhead, reserve, attention, loss_impl, dropout,
+           lora_dropout):
+    if mode not in MODES:
+        raise unknown("mode", mode, MODES)
+    for what, v, valid in (("attention implementation", attention, ATTENTION),
+                           ("loss implementation", loss_impl, LOSS_IMPLS)):
+        if v not in valid:
+            raise InputError(f"unknown {what} {v!r}; use one of: {', '.join(valid)}")
+    for what, v in (("--n-gpus", n_gpus), ("tensor parallel", tp), ("pipeline parallel", pp),
+                    ("--batch", batch), ("--seq", seq)):
+        if not np.all(np.asarray(v) >= 1):
+            raise InputError(f"{what} must be at least 1 (got {v!r})")
+    if n_gpus % (tp * pp):
+        raise InputError(f"--n-gpus {n_gpus} is not a multiple of tensor x pipeline = {tp * pp}")
+    if not overhead >= 0:
+        raise InputError(f"overhead fraction {overhead!r} must be >= 0")
+    if reserve is not None and not (np.isfinite(reserve) and reserve >= 0):
+        raise InputError(f"--reserve {reserve!r} must be zero or a positive size in bytes "
+                         f"(e.g. 1343MiB, 2GB; default {RESERVE_BYTES / 2**20:.0f} MiB)")
+    for what, p in (("--dropout", dropout), ("--lora-dropout", lora_dropout)):
+        if p is not None and (isinstance(p, bool) or not 0 <= p < 1):
+            raise InputError(f"{what} {p!r} must be a probability in [0, 1)")
+
+
 def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_bytes=None,
              n_gpus=1, zero=None, tp=1, pp=1, batch=1, seq=2048, context=None, optimizer=None,
-             recompute=None, rank=16, targets=None, kv_dtype=None, dropout=True,
-             overhead=OVERHEAD_FRACTION) -> MemoryEstimate:
+             recompute=None, rank=16, targets=None, kv_dtype=None, dropout=None,
+             attention="sdpa", autocast=None, loss_impl="hf", lora_dropout=0.0,
+             lora_experts=True, reserve=None, overhead=OVERHEAD_FRACTION) -> MemoryEstimate:
     """Memory per GPU for `mode` on n_gpus (= dp x tp x pp), the verdict and the fewest GPUs.
+
+    Keywords (all optional): gpu (a name shown) and gpu_memory_bytes (as the device reports it);
+    n_gpus, zero (0-3), tp, pp; batch and seq (a micro-batch; arrays broadcast), context (the
+    inference KV cache, default seq); optimizer (adamw, adamw8bit, sgd, adafactor); recompute
+    (none, selective, full); attention (sdpa, eager); autocast (bf16/fp16 over fp32 weights);
+    dropout (a probability overriding the config's; None: the config's, none when it has none);
+    loss_impl (hf, fused); rank, targets (roles or transformers module names), lora_dropout,
+    lora_experts (adapters on every routed expert); kv_dtype; reserve (bytes for the CUDA
+    context, default RESERVE_BYTES when a GPU is given); overhead (a fraction).
 
     Defaults: mixed-precision AdamW for train/finetune/lora, paged 32-bit AdamW for qlora; no
     recomputation for train/finetune, full (gradient checkpointing) for lora/qlora as the QLoRA
     recipe does; ZeRO-0 unless given; KV cache in the weights' dtype (bf16 for quantised weights).
     """
-    if mode not in MODES:
-        raise unknown("mode", mode, MODES)
-    for what, v in (("--n-gpus", n_gpus), ("tensor parallel", tp), ("pipeline parallel", pp),
-                    ("--batch", batch), ("--seq", seq)):
-        if not (v >= 1):
-            raise InputError(f"{what} must be at least 1 (got {v!r})")
-    if n_gpus % (tp * pp):
-        raise InputError(f"--n-gpus {n_gpus} is not a multiple of tensor x pipeline = {tp * pp}")
-    if overhead < 0:
-        raise InputError(f"overhead fraction {overhead!r} must be >= 0")
+    _check(mode, n_gpus, tp, pp, batch, seq, overhead, reserve, attention, loss_impl, dropout,
+           lora_dropout)
     tp_given = tp if mode != "infer" else n_gpus // pp
     if shape.n_heads % tp_given:
         raise InputError(f"tensor parallel {tp_given} does not divide {shape.name}'s "
                          f"{shape.n_heads} attention heads (Megatron splits heads across ranks)")
-    bits_per_value(dtype)
+    dtype = precision.canonical(dtype)  # once, here: bfloat16 and bf16 are the same
+    kv_dtype = None if kv_dtype is None else precision.canonical(kv_dtype)
+    autocast = None if autocast is None else precision.canonical(autocast)
     training = mode != "infer"
     optimizer = optimizer or ("adamw" if training else "none")
+    if optimizer not in OPTIMIZERS:
+        raise unknown("optimizer", optimizer, OPTIMIZERS)
     recompute = recompute or ("full" if mode in ("lora", "qlora") else "none")
+    if recompute not in RECOMPUTE:
+        raise unknown("recomputation", recompute, RECOMPUTE)
     zero = 0 if zero is None else zero
     context = seq if context is None else context
     kv_dtype = kv_dtype or (dtype if bits_per_value(dtype) >= 8 else "bf16")
     if training and bits_per_value(dtype) < 16:
         raise InputError(f"training in {dtype} is not modelled: use bf16/fp16/fp32, or "
                          "--mode qlora for a 4-bit base")
+    if reserve is None:
+        reserve = RESERVE_BYTES if gpu_memory_bytes is not None else 0.0
+    targets = tuple(targets or ())
+    trainable = None
+    a = None
     if training:
         unit = tp * pp
+        t = _Training(mode, dtype, autocast, optimizer, zero, tp, pp, batch, seq, recompute,
+                      attention, loss_impl, dropout, rank, targets, lora_dropout, lora_experts)
 
         def terms_at(dp_):
-            return _training_terms(shape, mode, dtype, optimizer, zero, dp_, tp, pp, batch, seq,
-                                   recompute, rank, targets, dropout)
+            return _training_terms(shape, t, dp_)[:2]
+        _, _, a, trainable = _training_terms(shape, t, 1)
     else:
         unit = pp
 
         def terms_at(tp_):
             return _inference_terms(shape, dtype, tp_, pp, batch, context, kv_dtype)
     terms, notes = terms_at(n_gpus // unit)
-    terms = {k: float(v) for k, v in _with_overhead(terms, overhead).items()}
+    terms = {k: out(v) for k, v in _with_overhead(terms, overhead).items()}
     min_gpus = None
-    if gpu_memory_bytes is not None:  # every degree 1..MAX_GPUS / unit at once
-        per_gpu = sum(_with_overhead(terms_at(np.arange(1, MAX_GPUS // unit + 1))[0],
-                                     overhead).values())
-        degrees = np.arange(1, MAX_GPUS // unit + 1)
-        fits = per_gpu <= gpu_memory_bytes
+    if gpu_memory_bytes is not None and np.ndim(sum(terms.values())) == 0:
+        degrees = np.arange(1, MAX_GPUS // unit + 1)  # every degree 1..MAX_GPUS / unit at once
+        per_gpu = sum(_with_overhead(terms_at(degrees)[0], overhead).values())
+        fits = per_gpu <= gpu_memory_bytes - reserve
         if not training:  # inference: the tensor-parallel degree must split the heads
             fits &= shape.n_heads % degrees == 0
         ok = np.flatnonzero(fits)
@@ -430,19 +493,26 @@ def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_b
             "" if min_gpus else ": none fits" + (
                 f"; ZeRO-{zero} leaves some state unsharded, try --zero 3 or recomputation"
                 if training and zero < 3 else "")))
-    notes.append(f"overhead: {overhead:.0%} of the above for allocator fragmentation, temporary "
-                 "buffers and communication (a rule of thumb, not a measurement)")
-    kv_total = 0.0 if training else float(kv_cache_bytes(
+    notes.append(f"overhead: {overhead:.0%} of the above for the caching allocator's "
+                 "fragmentation and temporary buffers (a rule of thumb, not a measurement)")
+    if gpu_memory_bytes is not None:
+        notes.append(f"device: {gpu_memory_bytes:,.0f} bytes as the device reports it "
+                     f"({gpu_memory_bytes / 2**30:.2f} GiB), less a reserve of {reserve:,.0f} "
+                     f"bytes ({reserve / 2**20:,.0f} MiB) for the CUDA context and kernels "
+                     "(Hugging Face 'Model training anatomy': 1343 MiB after the first tensor; "
+                     "--reserve to change)")
+    by_kind = {} if training else {k: out(v) for k, v in kv_cache_by_kind(
         shape.n_layers, shape.n_kv_heads, shape.head_dim, context, batch, kv_dtype,
-        shape.kv_lora_rank, shape.rope_dim))
+        shape.kv_lora_rank, shape.rope_dim, shape.sliding_window, shape.sliding_layers).items()}
     return MemoryEstimate(
         model=shape.name, mode=mode, breakdown=terms,
         weights_bytes=float(model_weight_bytes(shape, mode, dtype)),
-        kv_cache_bytes=kv_total, n_gpus=n_gpus, gpu=gpu, gpu_memory_bytes=gpu_memory_bytes,
-        min_gpus=min_gpus,
+        kv_cache_bytes=out(sum(by_kind.values())) if by_kind else 0.0, n_gpus=n_gpus, gpu=gpu,
+        gpu_memory_bytes=gpu_memory_bytes, min_gpus=min_gpus,
         parallel={"dp": n_gpus // (tp * pp) if training else 1,
                   "tp": tp if training else n_gpus // pp, "pp": pp, "zero": zero},
-        assumptions=tuple(notes))
+        assumptions=tuple(notes), reserve_bytes=float(reserve), kv_cache_by_kind=by_kind,
+        activations=a.to_dict() if a is not None else {}, trainable_params=trainable)
 
 
 def shape_from_spec(spec) -> Shape:
@@ -455,7 +525,18 @@ def shape_from_spec(spec) -> Shape:
                  head_dim=spec.head_dim, vocab=spec.vocab_size,
                  d_ff=spec.d_ff or spec.d_ff_expert, gated_mlp=spec.gated_mlp,
                  embedding_params=float(c.breakdown["embeddings"] + c.breakdown["head"]),
-                 kv_lora_rank=spec.kv_lora_rank, rope_dim=spec.qk_rope_head_dim)
+                 kv_lora_rank=spec.kv_lora_rank, rope_dim=spec.qk_rope_head_dim,
+                 q_lora_rank=spec.q_lora_rank, qk_nope_dim=spec.qk_nope_head_dim,
+                 v_head_dim=spec.v_head_dim, model_type=spec.model_type, norm=spec.norm,
+                 norms_per_layer=spec.norms_per_layer, qk_norm=spec.qk_norm,
+                 activation=spec.activation, positions=spec.positions, dropout=spec.dropout,
+                 attention_dropout=spec.attention_dropout,
+                 embedding_dropout=spec.embedding_dropout, sliding_window=spec.sliding_window,
+                 sliding_layers=spec.sliding_layers, n_experts=spec.n_experts, top_k=spec.top_k,
+                 d_ff_expert=spec.d_ff_expert, n_shared_experts=spec.n_shared_experts,
+                 d_ff_shared=spec.d_ff_shared, shared_expert_gate=spec.shared_expert_gate,
+                 n_moe_layers=spec.n_moe_layers, expert_params=float(c.breakdown["experts"]),
+                 tied_embeddings=spec.tied_embeddings)
 
 
 def load_shape(arch) -> Shape:
@@ -465,6 +546,14 @@ def load_shape(arch) -> Shape:
     from scalinglab.architecture import load_spec
 
     return shape_from_spec(load_spec(arch))
+
+
+def estimate_for(arch, mode="train", dtype="bf16", *, gpu=None, **kw) -> MemoryEstimate:
+    """estimate() for a preset, config.json, spec or Shape, with the verdict on `gpu`."""
+    acc = None if gpu is None else get_accelerator(gpu)
+    return estimate(load_shape(arch), str(mode).lower(), dtype,
+                    gpu=None if acc is None else acc.name,
+                    gpu_memory_bytes=None if acc is None else acc.memory_bytes, **kw)
 
 
 def plan_memory(arch, gpu, n_gpus: int = 1, seq: int = 2048, **kw) -> MemoryEstimate:

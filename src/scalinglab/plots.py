@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from scalinglab.compute import FLOPS_PER_PARAM_TOKEN, tokens_for_compute
+from scalinglab.curves import twenty_to_one
 from scalinglab.errors import InputError
-from scalinglab.laws import DEFAULT_LAW, LAWS, ParametricLaw, get_law
+from scalinglab.laws import DEFAULT_LAW, LAWS, get_law
 from scalinglab.units import format_count, format_sci
 
 FORMATS = (".png", ".svg", ".pdf")
@@ -44,8 +46,12 @@ def _figure(nrows=1, ncols=1, size=(7.5, 5), footnote=""):
     return fig, axes
 
 
-def _law(law):
-    return get_law(law) if isinstance(law, str) else law
+def _law(law, needs: str = "", what: str = ""):
+    """The law object; `needs` a capability (e.g. "loss") the figure draws with."""
+    law = get_law(law)
+    if needs:
+        law.require(needs, what)
+    return law
 
 
 def _count_axis(axis):
@@ -152,10 +158,10 @@ def svg(fig) -> str:
 
 def isoflop_figure(compute=(1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25), law=DEFAULT_LAW):
     """Loss against N at fixed compute (D = C/6N), one curve per budget, the optimum marked."""
-    law, c = _law(law), _budgets(compute)
+    law, c = _law(law, "loss", "isoFLOP curves (they draw L(N, C/6N))"), _budgets(compute)
     opt = law.optimal(c)
     n = np.atleast_1d(opt.n_params)[:, None] * np.logspace(-1.5, 1.5, 200)  # (budgets, points)
-    loss = law.loss(n, c[:, None] / (6 * n))
+    loss = law.loss(n, tokens_for_compute(c[:, None], n))
     fig, (row,) = _figure(size=(9, 5), footnote=f"{_form(law)}, D = C/6N; law {law.id}: {law.source}")
     ax = row[0]
     colors = _colors(len(c))
@@ -174,10 +180,8 @@ def isoflop_figure(compute=(1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25), law=DEFAU
 
 
 def _form(law) -> str:
-    """The law's formula for a footnote (kaplan2020 is not of the Chinchilla form)."""
-    if law.to_dict().get("kind", "parametric") == "parametric":
-        return "L(N, D) = E + A/N^alpha + B/D^beta"
-    return f"L(N, D) = [(Nc/N)^(alphaN/alphaD) + Dc/D]^alphaD ({law.note})"
+    """The law's formula for a footnote, as the law declares it."""
+    return law.formula if law.additive else f"{law.formula} ({law.note})"
 
 
 def _colors(k):
@@ -192,7 +196,7 @@ def _catalog_points(models):
     n = np.array([m.compute_params for m in rows])
     d = np.array([m.n_tokens for m in rows])
     names = [m.name + (" (active)" if m.is_moe else "") for m in rows]
-    return names, 6 * n * d, n, d, [m.confidence for m in rows]
+    return names, FLOPS_PER_PARAM_TOKEN * n * d, n, d, [m.confidence for m in rows]
 
 
 def _scatter_confidence(ax, x, y, conf, legend=True, **kw):
@@ -226,9 +230,10 @@ def frontier_figure(laws=None, models=None, compute=(1e18, 1e27), mark=None):
     for k, (ax, what, pts, ylabel) in enumerate(panels):
         first = k == 0  # one legend for both panels, from the first
         for i, lw in enumerate(laws):
+            counted = "" if lw.counts == "total" else f", {lw.counts} N"
             ax.plot(c, getattr(lw.optimal(c), what), lw=1.8, color=f"C{i + 1}",
-                    label=f"{lw.id} (N ~ C^{lw.a:.2f}, D ~ C^{lw.b:.2f})" if first else None)
-        twenty = np.sqrt(c / 120) * (20 if what == "n_tokens" else 1)  # D = 20N, C = 6ND
+                    label=f"{lw.id} (N ~ C^{lw.a:.2f}, D ~ C^{lw.b:.2f}{counted})" if first else None)
+        twenty = twenty_to_one(c)[1 if what == "n_tokens" else 0]  # D = 20N with C = 6ND
         ax.plot(c, twenty, ls=":", color="0.3", lw=1.2, label="20 tokens/param" if first else None)
         _scatter_confidence(ax, mc, pts, conf, legend=first, gid=f"catalog-{what}", zorder=5)
         shown = pts
@@ -255,7 +260,7 @@ def frontier_figure(laws=None, models=None, compute=(1e18, 1e27), mark=None):
 def contour_figure(law=DEFAULT_LAW, n_range=(1e7, 1e13), d_range=(1e9, 1e14),
                    compute=(1e19, 1e21, 1e23, 1e25, 1e27)):
     """Loss over (N, D), iso-compute lines C = 6ND, and the compute-optimal path."""
-    law = _law(law)
+    law = _law(law, "loss", "a loss landscape")
     n = np.logspace(*np.log10(n_range), 240)
     d = np.logspace(*np.log10(d_range), 240)
     loss = law.loss(n[None, :], d[:, None])
@@ -268,7 +273,7 @@ def contour_figure(law=DEFAULT_LAW, n_range=(1e7, 1e13), d_range=(1e9, 1e14),
     ax.contour(n, d, loss, levels=levels[::2], colors="white", linewidths=0.5)
     cc = _budgets(compute)
     for ci in cc:
-        ax.plot(n, ci / (6 * n), color="k", lw=0.8, ls="--")
+        ax.plot(n, tokens_for_compute(ci, n), color="k", lw=0.8, ls="--")
     c = np.logspace(10, 32, 200)
     o = law.optimal(c)
     ax.plot(o.n_params, o.n_tokens, color="C3", lw=2.2, label=f"compute-optimal path ({law.id})")
@@ -292,7 +297,7 @@ def _label_lines(ax, compute, n_range, d_range):
         # the point of N D = C/6 near the top, kept far enough from the edges for the text to fit
         u = np.clip((np.log10(ci / 6) - (d0 + 0.85 * (d1 - d0)) - n0) / (n1 - n0), 0.06, 0.9)
         n = 10 ** (n0 + u * (n1 - n0))
-        d = ci / (6 * n)
+        d = tokens_for_compute(ci, n)
         if not (0.05 <= (np.log10(d) - d0) / (d1 - d0) <= 0.97):
             continue
         p = ax.transData.transform([(n, d), (n * 2, d / 2)])
@@ -349,18 +354,18 @@ def fit_figure(n_params, n_tokens, loss, law=DEFAULT_LAW):
     """Observed against predicted loss, and residuals against compute, for runs and a law."""
     from matplotlib.colors import LogNorm
 
-    law = _law(law)
+    law = _law(law, "loss", "predicted losses for runs")
     n, d, obs = (np.asarray(v, dtype=float) for v in (n_params, n_tokens, loss))
     if not (n.shape == d.shape == obs.shape) or n.ndim != 1 or n.size < 2:
         raise InputError("fit_figure needs equally long 1-D arrays of N, D and loss (2+ runs)")
     pred = law.loss(n, d)
     resid = obs - pred
-    c = 6 * n * d
+    c = FLOPS_PER_PARAM_TOKEN * n * d
     rms = float(np.sqrt(np.mean(np.log(pred / obs) ** 2)))
+    constants = ", ".join(f"{k}={v:.4g}" for k, v in law.constants().items())
     fig, axes = _figure(1, 2, size=(12, 5.2), footnote=(
-        f"{n.size} runs; prediction L(N, D) = E + A/N^alpha + B/D^beta under {law.id} "
-        f"(E={law.E:.4g}, A={law.A:.4g}, B={law.B:.4g}, alpha={law.alpha:.4g}, "
-        f"beta={law.beta:.4g}); compute C = 6ND."))
+        f"{n.size} runs; prediction {law.formula} under {law.id} ({constants}); N counts "
+        f"{law.counts} parameters; compute C = 6ND."))
     ax1, ax2 = axes[0]
     norm = LogNorm(c.min(), c.max()) if c.max() > c.min() else None
     sc = ax1.scatter(pred, obs, c=c, norm=norm, cmap="viridis", s=18, gid="fit-points")
@@ -378,32 +383,32 @@ def fit_figure(n_params, n_tokens, loss, law=DEFAULT_LAW):
 
 
 def plan_figure(plan, laws=()):
-    """One page for a plan: loss along its iso-compute line under every law, and the loss terms.
+    """One page for a plan (a plan.Plan): loss along its iso-compute line under every law with an
+    additive L(N, D), and the loss terms.
 
     laws: law objects the plan used that are not registered (a fit loaded from JSON).
     """
-    p = plan.to_dict() if hasattr(plan, "to_dict") else plan
     known = {**LAWS, **{lw.id: lw for lw in laws}}
-    n, d, c = p["n_params"], p["n_tokens"], p["flops"]
+    n, d, c = plan.n_params, plan.n_tokens, plan.flops
     fig, axes = _figure(1, 2, size=(13, 5.4), footnote=(
-        f"{p['derivation']}. Compute C = 6ND = {format_sci(c, 3)} FLOP "
-        f"({p['pf_days']:,.0f} PF-days). Curves: D = C/6N under each law; circles: each "
+        f"{plan.derivation}. Compute C = 6ND = {format_sci(c, 3)} FLOP "
+        f"({plan.pf_days:,.0f} PF-days). Curves: D = C/6N under each law; circles: each "
         f"law's optimum at this compute.\nLosses are nats/token on each law's own data; "
-        f"different data are not comparable. Laws not of the form E + A/N^a + B/D^b (kaplan2020) "
+        f"different data are not comparable. Laws whose terms do not add up or with no L(N, D) "
         f"are left out; `scalinglab plan` lists them."))
     ax1, ax2 = axes[0]
     grid = n * np.logspace(-2, 2, 200)
     # Laws of another form (kaplan2020: non-embedding N, WebText2 loss, a tabulated optimum that
-    # is not the curve's minimum) would mislead here; they stay in the plan's table.
-    ids = [lid for lid in p["losses"] if lid == p["law"] or known.get(lid) is None
-           or isinstance(known[lid], ParametricLaw)]
+    # is not the curve's minimum; hoffmann2022-approach1: no loss) would mislead here.
+    ids = [lid for lid, v in plan.losses.items() if v.loss is not None
+           and (lid not in known or known[lid].additive)]
     for i, lid in enumerate(ids):
         lw = known.get(lid)
-        o = p["losses"][lid]["optimal_at_same_compute"]
+        o = plan.losses[lid].optimal_at_same_compute
         if lw is not None:
-            ax1.plot(grid, lw.loss(grid, c / (6 * grid)), color=f"C{i}", lw=1.6,
-                     label=lid + (" (plan's law)" if lid == p["law"] else ""))
-        ax1.plot(o["n_params"], o["loss"], "o", color=f"C{i}", mec="k", ms=6, zorder=4)
+            ax1.plot(grid, lw.loss(grid, tokens_for_compute(c, grid)), color=f"C{i}", lw=1.6,
+                     label=lid + (" (plan's law)" if lid == plan.law else ""))
+        ax1.plot(o.n_params, o.loss, "o", color=f"C{i}", mec="k", ms=6, zorder=4)
     ax1.plot([], [], "o", color="w", mec="k", label="each law's optimum at this compute")
     ax1.axvline(n, color="k", lw=1.2, ls="--", label=f"this plan: N = {format_count(n)}")
     ax1.set_xscale("log")
@@ -412,7 +417,7 @@ def plan_figure(plan, laws=()):
             ylabel="predicted loss (nats/token)",
             title=f"Loss along C = {format_sci(c, 3)} FLOP")
     ax1.legend(fontsize=8)
-    terms = np.array([[p["losses"][k]["terms"][t] for t in ("irreducible", "model", "data")]
+    terms = np.array([[plan.losses[k].terms[t] for t in ("irreducible", "model", "data")]
                       for k in ids])
     left = np.zeros(len(ids))
     for j, (name, col) in enumerate(zip(("E (irreducible)", "A/N^alpha (model)",
@@ -426,8 +431,9 @@ def plan_figure(plan, laws=()):
     ax2.set(xlabel="predicted loss (nats/token), split into its terms", ylabel="law",
             title=f"N = {format_count(n)}, D = {format_count(d)} ({d / n:,.1f} tokens/param)")
     ax2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.suptitle(f"Plan: {format_count(n)} parameters on {format_count(d)} tokens, "
-                 f"loss {p['loss']:.3f} under {p['law']}", fontsize=12)
+    loss = f"loss {plan.loss:.3f} under {plan.law}" if plan.loss is not None else plan.law
+    fig.suptitle(f"Plan: {format_count(n)} parameters on {format_count(d)} tokens, {loss}",
+                 fontsize=12)
     return fig
 
 

@@ -97,6 +97,8 @@ def get_precision(name) -> Precision:
     written as bits per weight ('4.85bpw': stored only, no peak, cannot train)."""
     if isinstance(name, Precision):
         return name
+    if isinstance(name, (int, float)) and not isinstance(name, bool):  # a number: bits per value
+        name = f"{name!r}bpw"
     p = _INDEX.get(_norm(name))
     if p is not None:
         return p

@@ -92,22 +92,22 @@ def assumptions(d, section="plan") -> list:
     return out
 
 
-def _figures(p: dict, laws) -> list:
+def _figures(plan, laws) -> list:
     from scalinglab import plots
 
-    fig1 = plots.plan_figure(p, laws)
-    fig2 = plots.frontier_figure(mark=(p["flops"], p["n_params"], p["n_tokens"]))
+    fig1 = plots.plan_figure(plan, laws)
+    fig2 = plots.frontier_figure(mark=(plan.flops, plan.n_params, plan.n_tokens))
     return [(plots.svg(fig1), "The plan: loss along its iso-compute line under each law (left) "
                               "and its predicted loss split into E, A/N^alpha and B/D^beta (right)."),
             (plots.svg(fig2), "Where the plan (star) sits against each law's compute-optimal N "
                               "and D and the catalogue's models.")]
 
 
-def _sources(p: dict, laws) -> list:
+def _sources(plan, laws) -> list:
     from scalinglab.laws import LAWS
 
     known = {**LAWS, **{lw.id: lw for lw in laws}}
-    out = [f"{lid}: {known[lid].source}" for lid in p.get("losses", {}) if lid in known]
+    out = [f"{lid}: {known[lid].source}" for lid in plan.losses if lid in known]
     out.append("Catalogue models: Epoch AI 'All ML Systems' data (CC BY 4.0), the papers and "
                "model cards named per row (`scalinglab models --json`).")
     out.append("C = 6ND: Kaplan et al. 2020, Sec. 2.1; 1 PF-day = 8.64e19 FLOP.")
@@ -115,37 +115,43 @@ def _sources(p: dict, laws) -> list:
 
 
 def report_html(plan, figures: bool = True, laws=()) -> str:
-    """The HTML text of a plan's report (a Plan or its to_dict()); laws: unregistered law
-    objects the plan used (a fit loaded from JSON)."""
-    p = plan.to_dict() if hasattr(plan, "to_dict") else dict(plan)
-    n, d = p["n_params"], p["n_tokens"]
+    """The HTML text of a plan's report (a plan.Plan); laws: unregistered law objects the plan
+    used (a fit loaded from JSON)."""
+    p = plan.to_dict()
+    n, d = plan.n_params, plan.n_tokens
     title = f"Training plan: {format_count(n)} parameters on {format_count(d)} tokens"
     headline = {"model size N": f"{format_count(n)} parameters",
                 "training tokens D": f"{format_count(d)} ({d / n:,.1f} per parameter)",
-                "compute C = 6ND": f"{format_sci(p['flops'], 3)} FLOP ({p['pf_days']:,.0f} PF-days)",
-                f"predicted loss ({p['law']})": f"{p['loss']:.4f} nats/token",
-                "how N and D were chosen": p.get("derivation", "")}
+                "compute C = 6ND": f"{format_sci(plan.flops, 3)} FLOP ({plan.pf_days:,.0f} PF-days)",
+                f"predicted loss ({plan.law})": "n/a (no L(N, D))" if plan.loss is None
+                else f"{plan.loss:.4f} nats/token",
+                "how N and D were chosen": plan.derivation}
     parts = [f"<h1>{html.escape(title)}</h1>", render(headline)]
     if figures:
         parts.append("<h2>Figures</h2>")
         parts += [f"<figure>{inline_svg(s)}<figcaption>{html.escape(c)}</figcaption></figure>"
-                  for s, c in _figures(p, laws)]
-    parts.append("<h2>Assumptions</h2>")
-    seen = {}  # a plan may repeat a section's assumptions at the top: show each once
-    for sec, text in assumptions(p):
-        seen.setdefault(text, sec)
-    parts.append(render([{"#": i, "section": sec, "assumption": a} for i, (a, sec) in
-                         enumerate(seen.items(), start=1)]))
-    parts.append("<h2>Every number in the plan</h2>")
-    parts.append(render({k: v for k, v in p.items() if k != "assumptions"}))
+                  for s, c in _figures(plan, laws)]
+    parts.append(sections_html(p))
     parts.append("<h2>Sources</h2>")
-    parts.append(render(_sources(p, laws)))
+    parts.append(render(_sources(plan, laws)))
     parts.append(f"<footer>Written by scalinglab {__version__}, offline; the same numbers come "
                  f"from <code>scalinglab plan --json</code>.</footer>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
             f"<title>{html.escape(title)}</title><style>{CSS}</style></head>\n<body>\n"
             + "\n".join(parts) + "\n</body></html>\n")
+
+
+def sections_html(d: dict) -> str:
+    """The generic part of a report: every assumption at any depth of a result's dict, then every
+    number it holds, whatever its sections are."""
+    seen = {}  # a plan may repeat a section's assumptions at the top: show each once
+    for sec, text in assumptions(d):
+        seen.setdefault(text, sec)
+    rows = [{"#": i, "section": sec, "assumption": a} for i, (a, sec) in
+            enumerate(seen.items(), start=1)]
+    return ("<h2>Assumptions</h2>" + render(rows) + "<h2>Every number in the plan</h2>"
+            + render({k: v for k, v in d.items() if k != "assumptions"}))
 
 
 def write_report(plan, path, laws=()) -> Path:

@@ -3,7 +3,8 @@
 A result subclasses `Result` and declares what its dict holds:
 - every dataclass field, unless its metadata says `json=False` (or gives a function that turns
   the value into what JSON shows, e.g. an Accelerator into its id);
-- the properties named in the class attribute `_derived` (tokens_per_param, seconds, ...).
+- the properties named in the class attribute `_derived` (tokens_per_param, seconds, ...), each
+  a name or a (JSON key, property) pair.
 Numpy arrays become lists, numpy scalars Python numbers, nested results dicts, tuples lists: once,
 here. `to_json()` is what `--json` prints (inf and nan as null); `_repr_html_` renders in Jupyter;
 `to_frame()` gives a pandas DataFrame when pandas is installed.
@@ -24,6 +25,16 @@ def hidden(**kw):
 def shown_as(convert, **kw):
     """A dataclass field that to_dict() shows as convert(value)."""
     return field(metadata={"json": convert}, **kw)
+
+
+def omit_none(**kw):
+    """A dataclass field (default None) that to_dict() leaves out while it is None."""
+    return field(default=None, metadata={"json": "omit_none"}, **kw)
+
+
+def flat(**kw):
+    """A dataclass field whose own dict is merged into its parent's by to_dict()."""
+    return field(metadata={"json": "flat"}, **kw)
 
 
 def plain(o):
@@ -72,9 +83,15 @@ class Result:
             if how is False:
                 continue
             v = getattr(self, f.name)
-            d[f.name] = how(v) if callable(how) and v is not None else v
-        for name in self._derived:
-            d[name] = getattr(self, name)
+            if how == "omit_none" and v is None:
+                continue
+            if how == "flat":
+                d.update(plain(v))
+            else:
+                d[f.name] = how(v) if callable(how) and v is not None else v
+        for name in self._derived:  # a property name, or (JSON key, property name)
+            key, attr = (name, name) if isinstance(name, str) else name
+            d[key] = getattr(self, attr)
         return plain(d)
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -94,5 +111,5 @@ class Result:
 
             raise InputError("to_frame() needs pandas: pip install pandas") from None
         if self._rows is not None:
-            return pd.DataFrame(plain(getattr(self, self._rows)))
+            return pd.json_normalize(finite(plain(getattr(self, self._rows))))
         return pd.json_normalize(finite(self.to_dict()), max_level=1)

@@ -10,9 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scalinglab import precision
 from scalinglab.errors import InputError
-from scalinglab.hardware import Accelerator, get_accelerator, parse_dtype
-from scalinglab.laws.parametric import _out, _positive
+from scalinglab.hardware import Accelerator, get_accelerator
+from scalinglab.results import Result, shown_as
+from scalinglab.validate import at_least, fraction, optional, out, positive, whole
+
+Array = float | np.ndarray
 
 # Well-run dense pretraining reaches ~0.35-0.55 MFU: PaLM 540B 46.2% (Chowdhery et al. 2022,
 # Table 3), Llama 3.1 405B 38-43% (Dubey et al. 2024, Table 4). 0.4 sits in that range.
@@ -26,46 +30,47 @@ DEFAULT_PUE = 1.1
 SECONDS_PER_DAY = 86_400.0
 
 
-def _mfu(mfu) -> np.ndarray:
-    m = np.asarray(mfu, dtype=float)
-    if not np.all(np.isfinite(m)) or np.any(m <= 0) or np.any(m > 1):
-        raise InputError(f"MFU must be in (0, 1], got {m if m.ndim else float(m)!r}")
-    return m
-
-
 def _opt_positive(x, what):
-    return None if x is None else _out(_positive(x, what))
+    return None if x is None else out(positive(x, what))
 
 
 @dataclass(frozen=True)
-class TrainingTime:
+class TrainingTime(Result):
     """A run of `flops` on n_gpus accelerators at a dtype, peak (dense or 2:4 sparse) and MFU."""
 
-    flops: object
-    accelerator: Accelerator
-    n_gpus: object
+    flops: Array
+    accelerator: Accelerator = shown_as(lambda a: a.id)
+    n_gpus: Array
     dtype: str
     sparse: bool
-    mfu: object
+    mfu: Array
     peak_flops: float  # per GPU, FLOP/s
     mfu_source: str = "assumed default"
     price_per_gpu_hour: float | None = None  # USD
     pue: float = DEFAULT_PUE
     power_w: float | None = None  # per GPU; None: the catalogue TDP
     grid_kg_per_kwh: float | None = None  # kg CO2e per kWh
+    flops_note: str = ""  # where the FLOP come from (architecture.flops.FlopCount.describe)
+
+    _derived = ("accelerator_name", ("peak", "peak_kind"), "seconds", "days", "gpu_hours",
+                "cost_usd", ("power_w", "watts"), "energy_kwh", "co2_kg", "assumptions")
+
+    @property
+    def accelerator_name(self) -> str:
+        return self.accelerator.name
 
     @property
     def seconds(self):
-        return _out(np.asarray(self.flops) / (np.asarray(self.n_gpus) * self.peak_flops
+        return out(np.asarray(self.flops) / (np.asarray(self.n_gpus) * self.peak_flops
                                               * np.asarray(self.mfu)))
 
     @property
     def days(self):
-        return _out(np.asarray(self.seconds) / SECONDS_PER_DAY)
+        return out(np.asarray(self.seconds) / SECONDS_PER_DAY)
 
     @property
     def gpu_hours(self):
-        return _out(np.asarray(self.seconds) * np.asarray(self.n_gpus) / 3600.0)
+        return out(np.asarray(self.seconds) * np.asarray(self.n_gpus) / 3600.0)
 
     @property
     def watts(self) -> float | None:
@@ -74,17 +79,17 @@ class TrainingTime:
     @property
     def cost_usd(self):
         p = self.price_per_gpu_hour
-        return None if p is None else _out(np.asarray(self.gpu_hours) * p)
+        return None if p is None else out(np.asarray(self.gpu_hours) * p)
 
     @property
     def energy_kwh(self):
         w = self.watts
-        return None if w is None else _out(np.asarray(self.gpu_hours) * w / 1000.0 * self.pue)
+        return None if w is None else out(np.asarray(self.gpu_hours) * w / 1000.0 * self.pue)
 
     @property
     def co2_kg(self):
         e, g = self.energy_kwh, self.grid_kg_per_kwh
-        return None if e is None or g is None else _out(np.asarray(e) * g)
+        return None if e is None or g is None else out(np.asarray(e) * g)
 
     @property
     def peak_kind(self) -> str:
@@ -93,7 +98,8 @@ class TrainingTime:
     @property
     def assumptions(self) -> tuple:
         a = self.accelerator
-        lines = [
+        lines = [f"FLOP: {self.flops_note}"] if self.flops_note else []
+        lines += [
             f"peak: {self.dtype} {self.peak_kind} {self.peak_flops / 1e12:,.1f} TFLOP/s per {a.name} "
             f"(datasheet; `scalinglab gpus {a.id}` shows the source)",
             f"MFU: {_fmt(self.mfu)} ({self.mfu_source}); time = C / (n_gpus x peak x MFU)",
@@ -115,19 +121,6 @@ class TrainingTime:
             lines.append(f"{a.id}: {a.note}")
         return tuple(lines)
 
-    def to_dict(self) -> dict:
-        j = lambda v: v.tolist() if isinstance(v, np.ndarray) else v  # noqa: E731
-        return {"flops": j(self.flops), "accelerator": self.accelerator.id,
-                "accelerator_name": self.accelerator.name,
-                "n_gpus": j(self.n_gpus) if np.ndim(self.n_gpus) else int(self.n_gpus),
-                "dtype": self.dtype, "sparse": self.sparse, "peak": self.peak_kind,
-                "peak_flops": self.peak_flops, "mfu": j(self.mfu), "mfu_source": self.mfu_source,
-                "seconds": j(self.seconds), "days": j(self.days), "gpu_hours": j(self.gpu_hours),
-                "price_per_gpu_hour": self.price_per_gpu_hour, "cost_usd": j(self.cost_usd),
-                "power_w": self.watts, "pue": self.pue, "energy_kwh": j(self.energy_kwh),
-                "grid_kg_per_kwh": self.grid_kg_per_kwh, "co2_kg": j(self.co2_kg),
-                "assumptions": list(self.assumptions)}
-
 
 def _fmt(x) -> str:
     x = np.asarray(x)
@@ -135,21 +128,18 @@ def _fmt(x) -> str:
 
 
 def _n_gpus(n) -> np.ndarray:
-    n = _positive(n, "n_gpus")
-    if np.any(n != np.round(n)):
-        raise InputError(f"n_gpus must be a whole number, got {n if n.ndim else float(n)!r}")
-    return n
+    return np.asarray(whole(n, "n_gpus"), dtype=float)
 
 
 def _setup(accelerator, dtype, sparse):
     a = get_accelerator(accelerator)
-    d = parse_dtype(dtype)
+    d = precision.canonical(dtype)
     return a, d, a.peak_flops(d, sparse)
 
 
 def training_time(flops, accelerator, n_gpus=1, dtype=DEFAULT_DTYPE, mfu=None, sparse=False,
                   price=None, pue=DEFAULT_PUE, power_w=None, grid=None,
-                  mfu_source=None) -> TrainingTime:
+                  mfu_source=None, flops_note="") -> TrainingTime:
     """Time, GPU-hours, cost, energy of `flops` FLOP on n_gpus of `accelerator` at `dtype`.
 
     mfu=None assumes DEFAULT_MFU (0.4) and says so; price in USD per GPU-hour; power_w per GPU
@@ -158,10 +148,13 @@ def training_time(flops, accelerator, n_gpus=1, dtype=DEFAULT_DTYPE, mfu=None, s
     a, d, peak = _setup(accelerator, dtype, sparse)
     src = mfu_source or ("given" if mfu is not None else "assumed default")
     mfu = DEFAULT_MFU if mfu is None else mfu
-    return TrainingTime(_out(_positive(flops, "flops")), a, _out(_n_gpus(n_gpus)), d, bool(sparse),
-                        _out(_mfu(mfu)), peak, src, _opt_positive(price, "price per GPU-hour"),
-                        float(_positive(pue, "PUE")), _opt_positive(power_w, "power per GPU (W)"),
-                        _opt_positive(grid, "grid intensity (kg CO2e/kWh)"))
+    n = _n_gpus(n_gpus)
+    return TrainingTime(out(positive(flops, "flops")), a, int(n) if n.ndim == 0 else n, d,
+                        bool(sparse), out(fraction(mfu, "MFU")), peak, src,
+                        _opt_positive(price, "price per GPU-hour"),
+                        float(at_least(pue, 1.0, "PUE", "facility energy / IT energy")),
+                        _opt_positive(power_w, "power per GPU (W)"),
+                        _opt_positive(grid, "grid intensity (kg CO2e/kWh)"), flops_note)
 
 
 def implied_mfu(flops, gpu_hours, accelerator, dtype=DEFAULT_DTYPE, sparse=False):
@@ -170,7 +163,7 @@ def implied_mfu(flops, gpu_hours, accelerator, dtype=DEFAULT_DTYPE, sparse=False
     Llama 3 8B: 6 x 8e9 x 15e12 FLOP in 1.3M H100-hours at 989.4 TFLOP/s -> 0.156.
     """
     _, _, peak = _setup(accelerator, dtype, sparse)
-    return _out(_positive(flops, "flops") / (_positive(gpu_hours, "GPU-hours") * 3600.0 * peak))
+    return out(positive(flops, "flops") / (positive(gpu_hours, "GPU-hours") * 3600.0 * peak))
 
 
 def time_from_gpu_hours(flops, gpu_hours, accelerator, n_gpus=1, dtype=DEFAULT_DTYPE,
@@ -188,4 +181,5 @@ def budget_flops(accelerator, n_gpus, days, dtype=DEFAULT_DTYPE, mfu=None, spars
     """The inverse: n_gpus x days x peak x MFU -> a FLOP budget (then plan a compute-optimal run)."""
     _, _, peak = _setup(accelerator, dtype, sparse)
     mfu = DEFAULT_MFU if mfu is None else mfu
-    return _out(_n_gpus(n_gpus) * _positive(days, "days") * SECONDS_PER_DAY * peak * _mfu(mfu))
+    return out(_n_gpus(n_gpus) * positive(days, "days") * SECONDS_PER_DAY * peak
+               * fraction(mfu, "MFU"))

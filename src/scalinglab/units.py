@@ -72,14 +72,104 @@ def parse_gpu_hours(text, what: str = "GPU-hours") -> float:
     return _positive(value, text, what)
 
 
-def parse_fraction(text, what: str = "fraction") -> float:
-    """A number in (0, 1], e.g. an MFU of '0.4' or '40%'."""
+def parse_fraction(text, what: str = "fraction", allow_zero: bool = False) -> float:
+    """A number in (0, 1] ([0, 1] with allow_zero), e.g. an MFU of '0.4' or '40%'."""
     s = str(text).strip()
     pct = s.endswith("%")
     value, unit = _split(s[:-1] if pct else s, what)
     value = value / 100 if pct else value
-    if unit or not (0 < value <= 1):
-        raise InputError(f"{what}: {text!r} must be in (0, 1] (e.g. 0.4 or 40%)")
+    if unit or not ((0 <= value if allow_zero else 0 < value) and value <= 1):
+        span = "[0, 1]" if allow_zero else "(0, 1]"
+        raise InputError(f"{what}: {text!r} must be in {span} (a fraction or a percent: 0.4 or 40%)")
+    return value
+
+
+def parse_loss(text, what: str = "loss") -> float:
+    """A loss in nats per token: a positive finite number ('1.95')."""
+    value, unit = _split(text, what)
+    if unit:
+        raise InputError(f"{what}: {text!r} must be a plain number of nats per token (e.g. 1.95)")
+    return _positive(value, text, what)
+
+
+def parse_count(text, what: str = "count", allow_zero: bool = False) -> float:
+    """A count with suffixes ('1T', '500B'); '0' too where zero means none (allow_zero)."""
+    if allow_zero:
+        value, unit = _split(text, what)
+        if value == 0 and not unit:
+            return 0.0
+    return parse_number(text, what)
+
+
+def parse_whole(text, what: str = "count", minimum: int = 1) -> int:
+    """A whole number >= minimum: '8', '2K', '1,024'."""
+    if minimum == 0 and _split(text, what) == (0.0, ""):
+        return 0
+    value = parse_number(text, what)
+    if value != int(value) or value < minimum:
+        raise InputError(f"{what}: {text!r} must be a whole number of at least {minimum}")
+    return int(value)
+
+
+def parse_price(text, what: str = "--price (USD per GPU-hour)") -> float:
+    """USD per GPU-hour: '2.5', '$2.50', '$2.50/h', '2.5/hr'."""
+    s = str(text).strip().lstrip("$").strip()
+    for tail in ("/gpu-hour", "/gpu-h", "/hour", "/hr", "/h"):
+        s = s.removesuffix(tail)
+    return parse_number(s, what)
+
+
+_BYTES = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12, "kib": 2**10, "mib": 2**20,
+          "gib": 2**30, "tib": 2**40}
+
+
+def parse_bytes(text, what: str = "memory") -> float:
+    """A memory size: '80GB' (decimal, 80e9), '80GiB' (binary, 80 x 2^30), '81920MiB', '24e9'."""
+    value, unit = _split(text, what, _BYTES)
+    if unit and unit not in _BYTES:
+        raise InputError(f"{what}: unknown unit {unit!r} in {text!r} (use B, kB, MB, GB, TB, "
+                         "KiB, MiB, GiB or TiB)")
+    return _positive(value * _BYTES.get(unit, 1.0), text, what)
+
+
+_SECONDS = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "min": 60.0, "h": 3600.0}
+
+
+def parse_duration(text, what: str = "duration") -> float:
+    """A duration in seconds: '50ms', '0.05s', '2 min'; a bare number is seconds."""
+    value, unit = _split(text, what, _SECONDS)
+    if unit and unit not in _SECONDS:
+        raise InputError(f"{what}: unknown unit {unit!r} in {text!r} (use ms, s or min)")
+    return _positive(value * _SECONDS.get(unit, 1.0), text, what)
+
+
+def parse_list(text, parse, what: str = "list") -> list:
+    """'1,8,64' -> [parse(each)]; an empty list is an error."""
+    items = [t.strip() for t in str(text).split(",") if t.strip()]
+    if not items:
+        raise InputError(f"{what}: {text!r} is empty; give comma-separated values (e.g. 1,8,64)")
+    return [parse(t, what) for t in items]
+
+
+_SIZE_UNITS = {"b": 1.0, "byte": 1.0, "bytes": 1.0, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+               "kib": 2.0**10, "mib": 2.0**20, "gib": 2.0**30, "tib": 2.0**40}
+
+
+def parse_size(text, what: str = "size") -> float:
+    """A size in bytes, zero or more: '1343MiB', '1.5 GB' (decimal), '2GiB' (binary), '0', '512'."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        value, unit = float(text), ""
+    else:
+        m = re.match(r"^\s*([+-]?[0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([a-z]*)\s*$", str(text), re.I)
+        if not m:
+            raise InputError(f"{what}: cannot read {text!r} as a size (try 1343MiB, 1.5GB, 2GiB)")
+        value, unit = float(m.group(1)), m.group(2).lower()
+    if unit and unit not in _SIZE_UNITS:
+        raise InputError(f"{what}: unknown unit {unit!r} in {text!r} (use B, kB, MB, GB, TB, "
+                         "KiB, MiB, GiB, TiB)")
+    value *= _SIZE_UNITS.get(unit, 1.0)
+    if not math.isfinite(value) or value < 0:
+        raise InputError(f"{what}: {text!r} must be zero or a positive size")
     return value
 
 
@@ -130,6 +220,11 @@ def format_bytes(n: float, digits: int = 3) -> str:
         if abs(n) >= scale:
             return f"{n / scale:.{_decimals(n / scale, digits)}f} {unit}"
     return f"{n:.0f} B"
+
+
+def format_gib(n: float) -> str:
+    """Binary units, as nvidia-smi and torch report device memory: 51539607552 -> '48.00 GiB'."""
+    return f"{float(n) / 2**30:.2f} GiB"
 
 
 def format_duration(seconds: float) -> str:

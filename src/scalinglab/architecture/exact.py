@@ -5,14 +5,16 @@ Needs the `hf` extra (torch + transformers). Attention runs as plain matmuls ("e
 experts as batched matmuls over each token's top-k, so the counter sees every matmul.
 """
 
+import importlib.util
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from scalinglab.architecture.flops import flops_per_token
 from scalinglab.architecture.hf import spec_from_config
 from scalinglab.architecture.params import count_params
 from scalinglab.errors import InputError
+from scalinglab.results import Result, hidden
 
 INSTALL = ("--exact needs torch and transformers: install a CPU torch first "
            "(pip install torch==2.13.0 or --index-url https://download.pytorch.org/whl/cpu), "
@@ -33,11 +35,12 @@ def _import():
 def build_model(cfg: dict, device: str = "meta"):
     """A transformers model from a config dict, on `device` (meta: no memory, no weights)."""
     torch, transformers = _import()
+    from scalinglab.architecture.hf import WRAPPERS, _unwrap
+
+    if cfg.get("model_type") in WRAPPERS:  # the language model of a multimodal wrapper
+        cfg = _unwrap(cfg, "config")[1]
     cfg = dict(cfg)
     model_type = cfg.pop("model_type")
-    if model_type == "gemma3":  # the language model of the multimodal wrapper
-        model_type, cfg = "gemma3_text", dict(cfg.get("text_config", {}))
-        cfg.pop("model_type", None)
     conf = transformers.AutoConfig.for_model(model_type, attn_implementation="eager",
                                              experts_implementation="batched_mm", **cfg)
     auto = transformers.AutoModel if model_type == "bert" else transformers.AutoModelForCausalLM
@@ -73,32 +76,32 @@ def measure_flops(model, seq_len: int, batch: int = 1) -> float:
 
 
 @dataclass(frozen=True)
-class ExactCount:
+class ExactCount(Result):
     """transformers' numel and FlopCounterMode, next to the closed form."""
 
     name: str
     numel: int
     closed_form: int
-    flop_counter_per_token: float | None
-    closed_form_per_token: float | None
+    flop_counter_per_token: float | None = hidden()
+    closed_form_per_token: float | None = hidden()
     seq_len: int
     seconds: float
     versions: dict
-    flop_error: str = ""
+    flop_error: str | None = None
+
+    _derived = ("match", ("flop_counter_training_per_token", "flop_counter_per_token"),
+                ("closed_form_training_per_token", "closed_form_per_token"),
+                "closed_form_over_counter")
 
     @property
     def match(self) -> bool:
         return self.numel == self.closed_form
 
-    def to_dict(self) -> dict:
-        ratio = (self.closed_form_per_token / self.flop_counter_per_token
-                 if self.flop_counter_per_token else None)
-        return {"name": self.name, "numel": self.numel, "closed_form": self.closed_form,
-                "match": self.match, "seq_len": self.seq_len,
-                "flop_counter_training_per_token": self.flop_counter_per_token,
-                "closed_form_training_per_token": self.closed_form_per_token,
-                "closed_form_over_counter": ratio, "flop_error": self.flop_error or None,
-                "seconds": self.seconds, "versions": self.versions}
+    @property
+    def closed_form_over_counter(self) -> float | None:
+        if not self.flop_counter_per_token:
+            return None
+        return self.closed_form_per_token / self.flop_counter_per_token
 
 
 def exact_count(cfg: dict, name: str = "", seq_len: int = 256, flops: bool = True) -> ExactCount:
@@ -108,7 +111,7 @@ def exact_count(cfg: dict, name: str = "", seq_len: int = 256, flops: bool = Tru
     spec = spec_from_config(cfg, name=name)
     model = build_model(cfg)
     n = numel(model)
-    measured, closed, error = None, None, ""
+    measured, closed, error = None, None, None
     if flops:
         closed = flops_per_token(spec, "matmul", seq_len).training
         if spec.encoder_only:  # BERT: the pooler runs on one token per sequence
@@ -120,3 +123,56 @@ def exact_count(cfg: dict, name: str = "", seq_len: int = 256, flops: bool = Tru
     return ExactCount(spec.name, n, count_params(spec).total, measured, closed, seq_len,
                       time.perf_counter() - t,
                       {"torch": torch.__version__, "transformers": transformers.__version__}, error)
+
+
+def hf_available() -> bool:
+    """Whether torch and transformers can be imported (without importing them)."""
+    return all(importlib.util.find_spec(m) is not None for m in ("torch", "transformers"))
+
+
+@dataclass(frozen=True)
+class MetaCount(Result):
+    """Parameters of a model type with no closed form, counted by building it on the meta device."""
+
+    name: str
+    model_type: str
+    total: int
+    non_embedding: int
+    breakdown: dict = field(default_factory=dict)  # embeddings, head, the rest
+    seconds: float = 0.0
+    versions: dict = field(default_factory=dict)
+    method: str = "transformers on the meta device (numel; slower than a closed form, no FLOPs)"
+
+    @property
+    def active(self) -> int:
+        """Every parameter: the meta count cannot tell routed experts apart."""
+        return self.total
+
+    _derived = ("active",)
+
+
+def meta_count(cfg: dict, name: str = "") -> MetaCount:
+    """Count any transformers model_type exactly: build it on the meta device, sum numel."""
+    from scalinglab.architecture.hf import unsupported
+
+    if not hf_available():
+        raise unsupported(cfg.get("model_type"))
+    torch, transformers = _import()
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+    if cfg.get("model_type") not in CONFIG_MAPPING:  # transformers does not know it either
+        raise unsupported(cfg.get("model_type"))
+    t = time.perf_counter()
+    try:
+        model = build_model(cfg)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise InputError(f"transformers cannot build model_type {cfg.get('model_type')!r} from this "
+                         f"config ({' '.join(str(e).split())[:200]})") from None
+    n = numel(model)
+    emb = model.get_input_embeddings()
+    out = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    e = emb.weight.numel() if emb is not None else 0
+    h = 0 if out is None or out.weight is getattr(emb, "weight", None) else out.weight.numel()
+    return MetaCount(name or cfg.get("model_type", ""), cfg.get("model_type", ""), n, n - e - h,
+                     {"embeddings": e, "head": h, "rest": n - e - h}, time.perf_counter() - t,
+                     {"torch": torch.__version__, "transformers": transformers.__version__})

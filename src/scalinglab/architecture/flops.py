@@ -30,6 +30,7 @@ from scalinglab.architecture.params import attention_params, count_params, mlp_p
 from scalinglab.architecture.spec import TransformerSpec
 from scalinglab.compute import TrainingFlops
 from scalinglab.errors import InputError, unknown
+from scalinglab.results import Result, hidden
 
 CONVENTIONS = ("6N", "kaplan", "palm", "chinchilla", "megatron", "matmul")
 RECOMPUTE = ("none", "selective", "full")
@@ -53,7 +54,8 @@ def _convention(name: str) -> str:
 
 
 def _bias_free(spec: TransformerSpec) -> TransformerSpec:
-    return spec.with_(attn_bias="none", mlp_bias=False, qk_norm="none",
+    return spec.with_(attn_bias="none", mlp_bias=False, expert_bias=False, qk_norm="none",
+                      attn_sinks=False,
                       norm="nonparametric" if spec.mla else spec.norm)
 
 
@@ -85,17 +87,24 @@ def forward_terms(spec: TransformerSpec, seq_len=DEFAULT_SEQ_LEN) -> dict:
 
 
 @dataclass(frozen=True)
-class FlopCount:
+class FlopCount(Result):
     """Training FLOP per token of one architecture under one convention."""
 
     name: str
     convention: str
     seq_len: float
     n_params: float  # the N this convention counts
-    forward: float   # per token
-    backward: float  # per token
+    forward: float = hidden()   # per token
+    backward: float = hidden()  # per token
     recompute: str = "none"
-    recompute_extra: float = 0.0  # per token, hardware only
+    recompute_extra: float = hidden(default=0.0)  # per token, hardware only
+
+    _derived = ("formula", ("forward_per_token", "forward"), ("backward_per_token", "backward"),
+                ("training_per_token", "training"), ("hardware_per_token", "hardware"), "per_param")
+
+    @property
+    def formula(self) -> str:
+        return FORMULAS[self.convention]
 
     @property
     def training(self) -> float:
@@ -118,12 +127,12 @@ class FlopCount:
         return TrainingFlops(self.n_params, d, self.forward * d, self.backward * d,
                              convention=self.convention)
 
-    def to_dict(self) -> dict:
-        return {"name": self.name, "convention": self.convention, "formula": FORMULAS[self.convention],
-                "seq_len": self.seq_len, "n_params": self.n_params,
-                "forward_per_token": self.forward, "backward_per_token": self.backward,
-                "training_per_token": self.training, "hardware_per_token": self.hardware,
-                "recompute": self.recompute, "per_param": self.per_param}
+    def describe(self, n_tokens) -> str:
+        """One line naming the architecture, the convention and its formula, for assumptions."""
+        return (f"{self.name} under the {self.convention} convention, {FORMULAS[self.convention]}: "
+                f"{self.training:.4g} FLOP/token (N = {self.n_params:,.0f}, sequence length "
+                f"{self.seq_len:g}) x {float(n_tokens):.4g} tokens")
+
 
 
 def flops_per_token(spec: TransformerSpec, convention: str = "megatron", seq_len=DEFAULT_SEQ_LEN,
@@ -159,20 +168,31 @@ def training_flops_arch(spec: TransformerSpec, n_tokens, convention: str = "mega
     return flops_per_token(spec, convention, seq_len).run(n_tokens)
 
 
+def run_flops(arch, n_tokens, convention: str = "6N", seq_len=DEFAULT_SEQ_LEN) -> tuple:
+    """(FLOP of a run, the line saying how): an architecture (preset, config.json or spec) trained
+    on n_tokens under a named convention; what `time --arch` and `plan --arch` time."""
+    from scalinglab.architecture.presets import load_spec
+
+    fl = flops_per_token(load_spec(arch), convention, seq_len)
+    return fl.run(n_tokens).flops, fl.describe(n_tokens)
+
+
 @dataclass(frozen=True)
-class InferenceFlops:
+class InferenceFlops(Result):
     """Forward FLOP for a prompt of `context` tokens (prefill) and per generated token after it."""
 
     name: str
     context: float
-    prefill: float            # whole prompt, causal attention
-    decode_per_token: float   # one new token attending to `context` cached tokens
+    prefill: float = hidden()            # whole prompt, causal attention
+    decode_per_token: float = hidden()   # one new token attending to `context` cached tokens
     n_params: float
 
-    def to_dict(self) -> dict:
-        return {"name": self.name, "context": self.context, "prefill_flops": self.prefill,
-                "decode_flops_per_token": self.decode_per_token, "n_params": self.n_params,
-                "decode_per_param": self.decode_per_token / self.n_params}
+    _derived = (("prefill_flops", "prefill"), ("decode_flops_per_token", "decode_per_token"),
+                "decode_per_param")
+
+    @property
+    def decode_per_param(self) -> float:
+        return self.decode_per_token / self.n_params
 
 
 def inference_flops_arch(spec: TransformerSpec, context=DEFAULT_SEQ_LEN) -> InferenceFlops:

@@ -18,9 +18,14 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "architectures.toml"
 
 @cache
 def _rows() -> dict:
+    """The TOML rows; `config_json` (a hub config.json verbatim, nulls kept) becomes `config`."""
     import tomllib
 
-    return tomllib.loads(DATA.read_text())
+    rows = tomllib.loads(DATA.read_text())
+    for row in rows.values():
+        if "config_json" in row:
+            row["config"] = json.loads(row.pop("config_json"))
+    return rows
 
 
 def _spec(name: str, row: dict) -> TransformerSpec:
@@ -68,6 +73,24 @@ def load_config_dict(name_or_path) -> dict:
     if "config" not in _rows()[name]:
         raise InputError(f"preset {name} has no Hugging Face config (no transformers model to build)")
     return dict(_rows()[name]["config"])
+
+
+def unknown_type_config(name_or_path) -> dict | None:
+    """The config dict when name_or_path is a config.json of a model_type with no closed form."""
+    from scalinglab.architecture.hf import MODEL_TYPES
+
+    if isinstance(name_or_path, TransformerSpec):  # a spec given as such (the web's uploads)
+        return None
+    s = str(name_or_path)
+    if not (s.endswith(".json") or Path(s).is_dir() or Path(s).is_file()):
+        return None
+    p = Path(s) / "config.json" if Path(s).is_dir() else Path(s)
+    try:
+        cfg = json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None  # load_spec says what is wrong
+    t = cfg.get("model_type") if isinstance(cfg, dict) else None
+    return cfg if isinstance(t, str) and t not in MODEL_TYPES else None
 
 
 def load_spec(name_or_path) -> TransformerSpec:

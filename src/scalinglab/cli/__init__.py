@@ -1,19 +1,46 @@
-"""The `scalinglab` command: thin views over the library, one module of verbs per concern."""
+"""The `scalinglab` command: thin views over the library, one module of verbs per concern.
 
+Verb modules load only when their verb runs (VERBS says which module holds which verb), so
+`scalinglab loss 70B 15T` imports the laws and nothing else.
+"""
+
+import importlib
 import sys
 
 import typer
+from typer.core import TyperGroup
 
 from scalinglab import __version__
 from scalinglab.errors import InputError
 
+# verb -> the module of scalinglab.cli that defines it; a new verb is one line here
+VERBS = {
+    "plan": "plan", "loss": "core", "optimal": "core", "flops": "core", "laws": "core",
+    "time": "hardware", "gpus": "hardware", "precision": "hardware", "params": "arch",
+    "memory": "memory", "fit": "fit", "hyperparams": "beyond", "explain": "beyond",
+    "models": "plots", "plot": "plots", "serve": "serve",
+}
+
+
+class LazyGroup(TyperGroup):
+    """A click group that imports a verb's module when the verb is asked for."""
+
+    def list_commands(self, ctx) -> list:
+        return list(VERBS)
+
+    def get_command(self, ctx, name):
+        module = VERBS.get(name)
+        if module is None:
+            return None
+        verbs = importlib.import_module(f"scalinglab.cli.{module}").app
+        return typer.main.get_group(verbs).get_command(ctx, name)
+
+
 app = typer.Typer(
-    name="scalinglab",
+    name="scalinglab", cls=LazyGroup,
     help="Plan, predict and fit the training of large language models. Every number names its "
          "law, formula or catalogue row; every verb takes --json.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
 
@@ -28,9 +55,6 @@ def _version(value: bool):
 def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                        help="Print the version and exit.")):
     """Plan, predict and fit LLM training."""
-
-
-from scalinglab.cli import arch, beyond, core, fit, hardware, memory, plan, plots, serve  # noqa: E402,F401
 
 
 def main(argv=None) -> None:

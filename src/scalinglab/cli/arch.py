@@ -7,10 +7,13 @@ import typer
 from scalinglab.architecture import TransformerSpec, count_params, load_spec
 from scalinglab.architecture.flops import (CONVENTIONS, DEFAULT_SEQ_LEN, FORMULAS, flops_per_token,
                                            inference_flops_arch)
-from scalinglab.cli import app
+from scalinglab.cli._common import verb_app
 from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
 from scalinglab.errors import InputError
-from scalinglab.units import format_count, format_flops, format_pf_days, format_sci, parse_number
+from scalinglab.units import (format_count, format_flops, format_pf_days, format_sci, parse_number,
+                              parse_whole)
+
+app = verb_app()
 
 ArchOpt = Annotated[Optional[str], typer.Option(
     "--arch", help="Architecture: a preset (see `scalinglab params --list`) or a config.json path.")]
@@ -40,17 +43,11 @@ def spec_from_flags(name: str | None, **flags) -> TransformerSpec:
     if missing:
         raise InputError("give a preset, a config.json, or the shape flags (missing "
                          + ", ".join(missing) + ")")
-    if not given.get("head_dim") and given["n_heads"] > 0 and given["d_model"] % given["n_heads"]:
-        raise InputError(f"--d-model {given['d_model']} is not a multiple of --heads {given['n_heads']}: "
-                         "give --head-dim for heads of another width")
     return TransformerSpec(**given, name="custom", source="command-line flags")
 
 
 def _seq(text: str, what: str = "--seq-len") -> int:
-    v = parse_number(text, what)
-    if v != int(v):
-        raise InputError(f"{what}: {text!r} must be a whole number of tokens")
-    return int(v)
+    return parse_whole(text, what)
 
 
 def arch_assumptions(spec: TransformerSpec, seq_len: int) -> list[str]:
@@ -94,6 +91,10 @@ def params_cmd(
     """Exact parameters (total, active, non-embedding, by part) and FLOPs per token of an architecture."""
     if list_:
         return _list(json)
+    from scalinglab.architecture.presets import unknown_type_config
+
+    if arch is not None and (other := unknown_type_config(arch)) is not None:
+        return _meta(other, arch, json)
     spec = spec_from_flags(arch, d_model=d_model, layers=layers, heads=heads, kv_heads=kv_heads,
                            head_dim=head_dim, d_ff=d_ff, vocab=vocab, gated=gated, tied=tied,
                            experts=experts, top_k=top_k, d_ff_expert=d_ff_expert,
@@ -145,6 +146,23 @@ def params_cmd(
                      f"{ex.versions['transformers']}")]))
     console.print()
     assumptions(notes)
+
+
+def _meta(cfg: dict, path: str, json: bool):
+    """A model_type with no closed form: transformers counts it on the meta device."""
+    from scalinglab.architecture.exact import meta_count
+
+    m = meta_count(cfg, name=str(path))
+    note = (f"model_type {m.model_type!r} has no closed form here: counted by building it with "
+            f"transformers {m.versions['transformers']} on the meta device ({m.seconds:.2f} s; "
+            "slower than a closed form; no breakdown by layer, no FLOPs, MoE active not separated)")
+    if json:
+        return print_json({**m.to_dict(), "assumptions": [note]})
+    console.print(f"[bold]{m.name}[/bold]: {format_count(m.total)} parameters ({m.total:,})")
+    console.print(table(None, "part", "parameters", rows=[
+        (k, f"{v:,}") for k, v in m.breakdown.items()] + [("non-embedding", f"{m.non_embedding:,}")]))
+    console.print()
+    assumptions([note])
 
 
 def _conventions_table(title: str, fl: dict, n_tokens: float | None = None, chosen: str = "",
@@ -206,6 +224,7 @@ def _list(json: bool):
 
     rows = [{"name": n, "total": (c := count_params(s)).total, "active": c.active,
              "non_embedding": c.non_embedding, "source": s.source} for n, s in PRESETS.items()]
+
     if json:
         return print_json({"presets": rows})
     console.print(table(None, "preset", "total", "active", "non-embedding", rows=[

@@ -5,77 +5,54 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalinglab.cli import app
+from scalinglab.cli._common import verb_app
 from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
 from scalinglab.errors import InputError
 from scalinglab.laws import DEFAULT_LAW
 from scalinglab.units import format_count, format_flops, parse_flops, parse_number
 
-
-def _parametric_only(laws: list) -> list:
-    """With --law all, keep the laws of the form E + A/N^a + B/D^b (a single other law errors)."""
-    from scalinglab.laws import ParametricLaw
-
-    return [lw for lw in laws if isinstance(lw, ParametricLaw)] if len(laws) > 1 else laws
-
-
-def parse_tokens_or_zero(text, what: str) -> float:
-    """Token counts where 0 is meaningful (no inference at all)."""
-    return 0.0 if str(text).strip() in ("0", "0.0") else parse_number(text, what)
+app = verb_app()
 
 
 # --- loss N D --unique-tokens U ---------------------------------------------------------------
-def loss_with_unique_tokens(n: float, d: float, unique: str, laws: list, as_json: bool):
-    from scalinglab.laws import data_constrained
-
-    u = parse_number(unique, "--unique-tokens")
-    laws = _parametric_only(laws)
-    rows = [{**data_constrained.loss(lw, n, d, u).to_dict(),
-             "source": f"{lw.id} with Muennighoff et al. 2023 repetition decay (arXiv:2305.16264)"}
-            for lw in laws]
-    if as_json:
-        return print_json(rows[0] if len(rows) == 1 else {"n_params": n, "n_tokens": d,
-                                                           "unique_tokens": u, "laws": rows})
+def show_unique_tokens(r) -> None:
+    """Print a DataConstrainedLoss (one law) or a LawTable of them."""
+    rows = list(getattr(r, "laws", (r,)))
     r0 = rows[0]
-    console.print(f"N = {format_count(n)} parameters, D = {format_count(d)} tokens from "
-                  f"U = {format_count(u)} unique ({r0['epochs']:.3g} epochs)")
+    console.print(f"N = {format_count(r0.n_params)} parameters, D = {format_count(r0.n_tokens)} "
+                  f"tokens from U = {format_count(r0.unique_tokens)} unique ({r0.epochs:.3g} epochs)")
     console.print(table(None, "law", "loss", "fresh-data loss", "penalty", "effective N'",
                         "effective D'", rows=[
-        (r["law"], f"{r['loss']:.4f}", f"{r['loss_fresh_data']:.4f}", f"{r['loss_penalty']:+.4f}",
-         format_count(r["effective_params"]), format_count(r["effective_tokens"])) for r in rows]))
+        (x.law, f"{x.loss:.4f}", f"{x.loss_fresh_data:.4f}", f"{x.loss_penalty:+.4f}",
+         format_count(x.effective_params), format_count(x.effective_tokens)) for x in rows]))
+    for sk in getattr(r, "skipped", ()):
+        console.print(f"  {sk['law']}: not shown, {sk['reason']}", markup=False)
     assumptions([
         "D' = U + U R_D* (1 - exp(-R_D/R_D*)), R_D = D/U - 1; N' likewise with U_N = N_opt(U) "
         "(Muennighoff et al. 2023, Eq. 5-6; huggingface/datablations)",
-        f"R_D* = {r0['r_d_star']}, R_N* = {r0['r_n_star']}: fitted with muennighoff2023 on C4; "
+        f"R_D* = {r0.r_d_star}, R_N* = {r0.r_n_star}: fitted with muennighoff2023 on C4; "
         "with any other law they are an assumption",
     ])
 
 
 # --- optimal --inference-tokens T ---------------------------------------------------------------
-def optimal_with_inference(compute, target_loss, inference: str, laws: list, as_json: bool):
-    from scalinglab.laws import inference_aware
-
-    t = parse_tokens_or_zero(inference, "--inference-tokens")
-    laws = _parametric_only(laws)
-    if compute is not None:
-        c = parse_flops(compute)
-        opts = [inference_aware.optimal_for_compute(lw, c, t) for lw in laws]
-        how = (f"target: the loss of the compute-optimal model for C = {format_flops(c)} of training "
-               "(Sardana's --chinchilla --compute baseline)")
-    else:
-        opts = [inference_aware.optimal_for_loss(lw, target_loss, t) for lw in laws]
-        how = f"target loss {target_loss:g}"
-    dicts = [o.to_dict() for o in opts]
-    if as_json:
-        return print_json(dicts[0] if len(dicts) == 1 else {"laws": dicts})
+def show_inference_optimum(r, compute, target_loss) -> None:
+    """Print an InferenceAwareOptimum (one law) or a LawTable of them."""
+    rows = list(getattr(r, "laws", (r,)))
+    t = rows[0].inference_tokens
+    how = (f"target: the loss of the compute-optimal model for C = {format_flops(parse_flops(compute))} "
+           "of training (Sardana's --chinchilla --compute baseline)" if compute is not None
+           else f"target loss {target_loss:g}")
     console.print(f"Fewest lifetime FLOP (6ND train + 2NT inference), T = {format_count(t)} "
                   f"inference tokens; {how}")
     console.print(table(None, "law", "loss", "N", "D", "D/N", "train", "total", "N vs Chinchilla",
                         "D vs Chinchilla", "FLOP vs Chinchilla", rows=[
-        (d["law"], f"{d['loss']:.4f}", format_count(d["n_params"]), format_count(d["n_tokens"]),
-         f"{d['tokens_per_param']:.1f}", format_flops(d["train_flops"]),
-         format_flops(d["total_flops"]), f"{100 * d['params_ratio']:.2f}%",
-         f"{100 * d['tokens_ratio']:.2f}%", f"{100 * d['flops_ratio']:.2f}%") for d in dicts]))
+        (o.law, f"{o.loss:.4f}", format_count(o.n_params), format_count(o.n_tokens),
+         f"{o.tokens_per_param:.1f}", format_flops(o.train_flops), format_flops(o.total_flops),
+         f"{100 * o.params_ratio:.2f}%", f"{100 * o.tokens_ratio:.2f}%",
+         f"{100 * o.flops_ratio:.2f}%") for o in rows]))
+    for sk in getattr(r, "skipped", ()):
+        console.print(f"  {sk['law']}: not shown, {sk['reason']}", markup=False)
     assumptions([
         "Chinchilla = the cheapest-to-train (N, D) with the same loss, serving the same T tokens",
         "first-order condition solved for D, then N from the loss (Sardana et al. 2023, "
@@ -88,32 +65,32 @@ def optimal_with_inference(compute, target_loss, inference: str, laws: list, as_
 # --- plan: the extra blocks ---------------------------------------------------------------------
 def print_plan_extras(p) -> None:
     """Print the inference and data-constrained blocks of a plan (if any)."""
-    inf, dc = p.beyond.get("inference"), p.beyond.get("data_constrained")
+    inf, dc = p.inference, p.data_constrained
     if inf:
-        o = inf["optimum"]
-        t_imp = inf["implied_inference_tokens"]
+        o = inf.optimum
+        t_imp = inf.implied_inference_tokens
         console.print()
-        console.print(kv(f"Inference: {format_count(inf['inference_tokens'])} tokens served "
-                         f"({inf['law']})", [
-            ("this plan", f"{format_flops(inf['total_flops'])} lifetime "
-                          f"({format_flops(inf['inference_flops'])} inference)"),
-            ("inference-aware", f"{format_count(o['n_params'])} params on "
-                                f"{format_count(o['n_tokens'])} tokens, same loss "
-                                f"{o['loss']:.4f}, {format_flops(o['total_flops'])} lifetime "
-                                f"({100 * inf['total_flops_saved']:.1f}% less)"),
+        console.print(kv(f"Inference: {format_count(inf.inference_tokens)} tokens served "
+                         f"({inf.law})", [
+            ("this plan", f"{format_flops(inf.total_flops)} lifetime "
+                          f"({format_flops(inf.inference_flops)} inference)"),
+            ("inference-aware", f"{format_count(o.n_params)} params on "
+                                f"{format_count(o.n_tokens)} tokens, same loss "
+                                f"{o.loss:.4f}, {format_flops(o.total_flops)} lifetime "
+                                f"({100 * inf.total_flops_saved:.1f}% less)"),
             ("implied demand", "this N, D is lifetime-optimal at " + (
                 f"{format_count(t_imp)} inference tokens" if t_imp is not None
                 else "no inference demand (fewer tokens than Chinchilla)")),
         ]))
     if dc:
-        o = dc["optimum"]
+        o, x = dc.optimum, dc.loss
         console.print()
-        console.print(kv(f"Repeated data: {format_count(dc['unique_tokens'])} unique tokens "
-                         f"({dc['law']})", [
-            ("this plan", f"{dc['epochs']:.3g} epochs, loss {dc['loss']:.4f} "
-                          f"(fresh data: {dc['loss_fresh_data']:.4f})"),
-            ("best split", f"{format_count(o['n_params'])} params on {format_count(o['n_tokens'])}"
-                           f" tokens ({o['epochs']:.3g} epochs), loss {o['loss']:.4f}"),
+        console.print(kv(f"Repeated data: {format_count(x.unique_tokens)} unique tokens "
+                         f"({x.law})", [
+            ("this plan", f"{x.epochs:.3g} epochs, loss {x.loss:.4f} "
+                          f"(fresh data: {x.loss_fresh_data:.4f})"),
+            ("best split", f"{format_count(o.n_params)} params on {format_count(o.n_tokens)}"
+                           f" tokens ({o.epochs:.3g} epochs), loss {o.loss:.4f}"),
         ]))
 
 
@@ -128,15 +105,13 @@ def hyperparams(
     """Batch size and learning rate for a budget (DeepSeek LLM's fits), and Llama 3's token law."""
     from scalinglab.laws.hyperparams import deepseek, llama3_tokens
 
-    if seq_len <= 0:
-        raise InputError(f"--seq-len must be a positive integer, got {seq_len}")
     h = deepseek(parse_flops(compute), seq_len)
     ll = llama3_tokens(h.flops)
     if json:
-        return print_json({**h.to_dict(), "llama3": ll.to_dict()})
+        return print_json({**h.to_dict(), "llama3": ll})
     console.print(kv(f"Hyperparameters for C = {format_flops(h.flops)}", [
         ("batch", f"{format_count(h.batch_tokens)} tokens = {h.batch_sequences:,.0f} sequences of "
-                  f"{seq_len}  (B_opt = 0.2920 C^0.3271)"),
+                  f"{h.seq_len}  (B_opt = 0.2920 C^0.3271)"),
         ("learning rate", f"{h.learning_rate:.3g}  (lr_opt = 0.3118 C^-0.1250)"),
         ("model scale", f"M = {format_count(h.flops_per_token)} FLOP/token ~ "
                         f"{format_count(h.n_params)} non-embedding params  (M_opt = 0.1715 C^0.5243)"),
@@ -165,17 +140,17 @@ def explain(
     """How far a model sits from each optimum (every law, inference-aware, Llama 3, Kaplan), and why."""
     from scalinglab.beyond import explain as explain_model
 
-    name, n, d, notes = _resolve_model(model, params, tokens)
-    e = explain_model(n, d, name, law)
+    name, n, d, non_embedding, notes = _resolve_model(model, params, tokens)
+    e = explain_model(n, d, name, law, non_embedding)
     if json:
         return print_json({**e.to_dict(), "notes": notes})
     console.print(table(f"{name} against each law's optimum at C = {format_flops(e.flops)}",
                         "law", "loss", "opt N", "opt D", "opt D/N", "opt loss", "N / opt",
                         "D / opt", "excess loss", rows=[
-        (r["law"], f"{r['loss']:.4f}", format_count(r["optimal"]["n_params"]),
-         format_count(r["optimal"]["n_tokens"]), f"{r['optimal']['tokens_per_param']:.3g}",
-         f"{r['optimal']['loss']:.4f}", f"{r['params_ratio']:.3g}x", f"{r['tokens_ratio']:.3g}x",
-         f"{r['excess_loss']:+.4f}") for r in e.laws]))
+        (r.law, _f(r.loss, ".4f"), format_count(r.optimal.n_params),
+         format_count(r.optimal.n_tokens), f"{r.optimal.tokens_per_param:.3g}",
+         _f(r.optimal.loss, ".4f"), f"{r.params_ratio:.3g}x", f"{r.tokens_ratio:.3g}x",
+         _f(r.excess_loss, "+.4f")) for r in e.laws]))
     console.print()
     console.print("[bold]Why[/bold]")
     for line in e.reasons:
@@ -188,13 +163,18 @@ def explain(
     ])
 
 
+
+def _f(x, spec) -> str:
+    return "-" if x is None else format(x, spec)
+
+
 def _resolve_model(model, params, tokens):
-    """(name, N, D, notes) from a catalogue name or from --params/--tokens."""
+    """(name, N, D, non-embedding N or None, notes) from a catalogue name or --params/--tokens."""
     if (model is not None and (params, tokens) != (None, None)) or (model is None and None in (params, tokens)):
         raise InputError("give a catalogue model (scalinglab explain llama-3-70b) or both --params "
                          "and --tokens")
     if model is None:
-        return "model", parse_number(params, "--params"), parse_number(tokens, "--tokens"), []
+        return "model", parse_number(params, "--params"), parse_number(tokens, "--tokens"), None, []
     from scalinglab.catalog import get_model
 
     m = get_model(model)
@@ -208,5 +188,5 @@ def _resolve_model(model, params, tokens):
         n = m.active_params
         notes.append(f"{m.name} is a mixture of experts: N = {format_count(n)} ACTIVE parameters; "
                      "dense laws are only a rough guide for it")
-        return f"{m.name} (active)", n, m.n_tokens, notes
-    return m.name, n, m.n_tokens, notes
+        return f"{m.name} (active)", n, m.n_tokens, m.non_embedding_params, notes
+    return m.name, n, m.n_tokens, m.non_embedding_params, notes

@@ -4,24 +4,24 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalinglab.cli import app
-from scalinglab.cli._common import Json, console, kv, print_json, table
-from scalinglab.compute import training_flops
-from scalinglab.errors import InputError
-from scalinglab.laws import DEFAULT_LAW, LAWS, get_law
-from scalinglab.plan import ratio_check
-from scalinglab.units import format_count, format_flops, format_pf_days, parse_flops, parse_number
+from scalinglab import api
+from scalinglab.cli._common import Json, console, kv, print_json, table, verb_app
+from scalinglab.laws import DEFAULT_LAW, get_laws
+from scalinglab.units import format_count, format_flops, format_pf_days
+
+app = verb_app()
 
 LawOpt = Annotated[str, typer.Option("--law", help="Law id (see `scalinglab laws`), 'all', or a "
                                                    "fit saved as JSON.")]
 
 
-KAPLAN_NOTE = ("kaplan2020 is not additive: its 'A/N^alpha' is L(N, D = inf) = (Nc/N)^alphaN and "
-               "'B/D^beta' the excess from finite D; N counts non-embedding parameters")
+def _f(x, spec=".4f") -> str:
+    return "-" if x is None else format(x, spec)
 
 
-def _laws(law: str) -> list:
-    return list(LAWS.values()) if law.lower() == "all" else [get_law(law)]
+def _skipped(t) -> None:
+    for s in getattr(t, "skipped", ()):
+        console.print(f"  {s['law']}: not shown, {s['reason']}", markup=False)
 
 
 @app.command()
@@ -34,24 +34,29 @@ def loss(
     json: Json = False,
 ):
     """Predicted loss L(N, D) = E + A/N^alpha + B/D^beta, with its terms."""
-    n, d = parse_number(n_params, "N (parameters)"), parse_number(n_tokens, "D (tokens)")
-    if unique_tokens is not None:
-        from scalinglab.cli.beyond import loss_with_unique_tokens
-        return loss_with_unique_tokens(n, d, unique_tokens, _laws(law), json)
-    rows = [{"law": lw.id, "n_params": n, "n_tokens": d, "loss": lw.loss(n, d),
-             "terms": lw.terms(n, d), "source": lw.source} for lw in _laws(law)]
+    r = api.loss(n_params, n_tokens, law, unique_tokens)
     if json:
-        return print_json(rows[0] if len(rows) == 1 else {"n_params": n, "n_tokens": d,
-                                                           "laws": rows})
+        return print_json(r)
+    if unique_tokens is not None:
+        from scalinglab.cli.beyond import show_unique_tokens
+
+        return show_unique_tokens(r)
+    rows = list(getattr(r, "laws", (r,)))
+    n, d = rows[0].n_params, rows[0].n_tokens
     console.print(f"N = {format_count(n)} parameters, D = {format_count(d)} tokens "
                   f"({d / n:,.1f} tokens/param)")
     console.print(table(None, "law", "loss", "E", "A/N^alpha", "B/D^beta", rows=[
-        (r["law"], f"{r['loss']:.4f}", f"{r['terms']['irreducible']:.4f}",
-         f"{r['terms']['model']:.4f}", f"{r['terms']['data']:.4f}") for r in rows]))
-    for r in rows:
-        console.print(f"  {r['law']}: {r['source']}", markup=False)
-    if any(lw.to_dict().get("kind", "parametric") != "parametric" for lw in _laws(law)):
-        console.print(f"  {KAPLAN_NOTE}", markup=False)
+        (p.law, f"{p.loss:.4f}", f"{p.terms['irreducible']:.4f}", f"{p.terms['model']:.4f}",
+         f"{p.terms['data']:.4f}") for p in rows]))
+    for p in rows:
+        console.print(f"  {p.law}: {p.source}", markup=False)
+    laws = {lw.id: lw for lw in get_laws(law)}
+    for p in rows:  # a law whose terms do not add up says what its two columns mean
+        if not p.additive:
+            console.print(f"  {p.law} is not additive: {laws[p.law].formula}; 'A/N^alpha' is L(N, D = inf) "
+                          f"and 'B/D^beta' the excess from finite D; N counts {p.counts} "
+                          "parameters", markup=False)
+    _skipped(r)
 
 
 @app.command()
@@ -65,30 +70,26 @@ def optimal(
     json: Json = False,
 ):
     """Compute-optimal N and D for a budget (or the cheapest to reach a loss)."""
-    if (compute is None) == (target_loss is None):
-        raise InputError("give exactly one of --compute or --loss")
-    laws = _laws(law)
-    if inference_tokens is not None:
-        from scalinglab.cli.beyond import optimal_with_inference
-        return optimal_with_inference(compute, target_loss, inference_tokens, laws, json)
-    if compute is not None:
-        c = parse_flops(compute)
-        opts = [lw.optimal(c) for lw in laws]
-    else:
-        opts = [lw.optimal_for_loss(target_loss) for lw in laws]
+    r = api.optimal(compute, target_loss, law, inference_tokens)
     if json:
-        dicts = [o.to_dict() for o in opts]
-        return print_json(dicts[0] if len(dicts) == 1 else {"laws": dicts})
+        return print_json(r)
+    if inference_tokens is not None:
+        from scalinglab.cli.beyond import show_inference_optimum
+
+        return show_inference_optimum(r, compute, target_loss)
+    opts = list(getattr(r, "laws", (r,)))
     console.print(table(None, "law", "N (params)", "D (tokens)", "D/N", "loss", "compute",
                         rows=[(o.law, format_count(o.n_params), format_count(o.n_tokens),
-                               f"{o.tokens_per_param:.1f}", f"{o.loss:.4f}", format_flops(o.flops))
+                               f"{o.tokens_per_param:.3g}" if o.tokens_per_param < 10 else
+                               f"{o.tokens_per_param:.1f}", _f(o.loss), format_flops(o.flops))
                               for o in opts]))
-    if any(lw.to_dict().get("kind", "parametric") == "parametric" for lw in laws):
-        console.print("C = 6ND; N_opt = G (C/6)^a, D_opt = (C/6)^b / G (Hoffmann et al. 2022, "
-                      "closed form)", markup=False)
-    for lw in laws:  # laws of another form say how their optimum is made
-        if lw.to_dict().get("kind", "parametric") != "parametric":
-            console.print(f"  {lw.id}: {lw.note}", markup=False)
+    shown, ids = {}, {o.law for o in opts}
+    for lw in get_laws(law):  # each law says how its optimum is made (one line per distinct rule)
+        if lw.id in ids:
+            shown.setdefault(lw.optimum_formula, []).append(lw.id)
+    for text, ids in shown.items():
+        console.print(f"  {', '.join(ids)}: {text}", markup=False)
+    _skipped(r)
 
 
 @app.command()
@@ -104,14 +105,16 @@ def flops(
     json: Json = False,
 ):
     """Training FLOP: C = 6ND (2ND forward + 4ND backward), and PF-days."""
+    from scalinglab.errors import InputError
+
     if arch is not None or convention.lower() != "6n":
         from scalinglab.cli.arch import arch_flops
         return arch_flops(n_params, n_tokens, arch, convention, seq_len, json)
     if n_params is None or n_tokens is None:
         raise InputError("give N and D (e.g. flops 70B 15T), or D with --arch")
-    f = training_flops(parse_number(n_params, "N (parameters)"), parse_number(n_tokens, "D (tokens)"))
+    f = api.flops(n_params, n_tokens)
     if json:
-        return print_json(f.to_dict())
+        return print_json(f)
     console.print(kv(None, [
         ("N", f"{format_count(f.n_params)} parameters"),
         ("D", f"{format_count(f.n_tokens)} tokens"),
@@ -124,16 +127,19 @@ def flops(
 
 @app.command("laws")
 def list_laws(json: Json = False):
-    """The registered scaling laws, their constants and sources."""
-    rows = [{**lw.to_dict(), "tokens_per_param_at_1e24": float(lw.optimal(1e24).tokens_per_param)}
-            for lw in LAWS.values()]
+    """The registered scaling laws: formula, constants, which N they count, sources."""
+    from scalinglab.laws.base import law_summaries
+
+    rows = law_summaries()
     if json:
         return print_json({"default": DEFAULT_LAW, "laws": rows})
-    console.print(table(None, "id", "E", "A", "B", "alpha", "beta", "N~C^a", "D/N @1e24", rows=[
-        (r["id"] + (" (default)" if r["id"] == DEFAULT_LAW else ""), f"{r['E']:.4g}",
-         f"{r['A']:.5g}", f"{r['B']:.6g}", f"{r['alpha']:.4g}", f"{r['beta']:.4g}",
-         f"{r['a']:.3f}", f"{r['tokens_per_param_at_1e24']:.1f}") for r in rows
-        if r["kind"] == "parametric"]))  # other forms (kaplan2020) are listed below by source
+    console.print(table(None, "id", "E", "A", "B", "alpha", "beta", "N~C^a", "D/N @1e24", "N counts",
+                        rows=[(r["id"] + (" (default)" if r["id"] == DEFAULT_LAW else ""),
+                               *(_f(r.get(k), g) for k, g in (("E", ".4g"), ("A", ".5g"),
+                                 ("B", ".6g"), ("alpha", ".4g"), ("beta", ".4g"))),
+                               f"{r['a']:.3f}", f"{r['tokens_per_param_at_1e24']:.1f}", r["counts"])
+                              for r in rows]))
     for r in rows:
-        console.print(f"  {r['id']}: {r['source']}" + (f"; {r['note']}" if r["note"] else ""),
+        form = r["formula"] or "no L(N, D): " + r["optimum_formula"]
+        console.print(f"  {r['id']}: {form}; {r['source']}" + (f"; {r['note']}" if r["note"] else ""),
                       markup=False)

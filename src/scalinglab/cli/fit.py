@@ -8,10 +8,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalinglab.cli import app
+from scalinglab.cli._common import verb_app
 from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
 from scalinglab.errors import InputError
 from scalinglab.units import format_count, format_flops, parse_flops, parse_number
+
+app = verb_app()
 
 
 
@@ -21,7 +23,7 @@ def _col(role: str):
         f"--{role}-col", help=f"CSV column holding {role} (default: detected by name).")]
 
 
-DEFAULT_BOOTSTRAP = 4000  # resamples, as Besiroglu et al. 2024 (Epoch AI)
+DEFAULT_BOOTSTRAP = 4000  # resamples, as Besiroglu et al. 2024 (Epoch AI): fit.bootstrap.N_RESAMPLES
 
 
 @app.command("fit")
@@ -59,46 +61,35 @@ def fit_cmd(
     """Fit L(N, D) = E + A/N^alpha + B/D^beta to runs (Chinchilla Approach 3), or isoFLOP optima."""
     from scalinglab.fit import io
 
+    from scalinglab.fit.summary import fit_runs
+
     if (csv is None) == (dataset is None):
         raise InputError("give one of a CSV file or --dataset NAME (e.g. --dataset chinchilla)")
-    if approach not in (2, 3):
-        raise InputError(f"--approach must be 3 (parametric) or 2 (isoFLOP), got {approach}")
-    if n_boot is None:
-        n_boot = DEFAULT_BOOTSTRAP if approach == 3 else 0
-    if n_boot < 0:
-        raise InputError(f"--bootstrap must be >= 0, got {n_boot}")
     names = {k: v for k, v in (("n_params", params_col), ("n_tokens", tokens_col),
                                ("flops", flops_col), ("loss", loss_col)) if v is not None}
     if dataset is not None:
         runs = io.dataset(dataset, drop_highest)
     else:
         runs = io.drop_highest(io.load_runs(csv, names), drop_highest or 0)
-    flops = parse_flops(compute) if compute is not None else None
-    point = (parse_number(at[0], "--at N"), parse_number(at[1], "--at D")) if at else None
     if plot is not None:
         if approach == 2:
             raise InputError("--plot draws Approach 3 fits (data against the fitted law); "
                              "drop --approach 2")
         draw = _plotter(plot)
-    if approach == 2:
-        if n_boot:
-            raise InputError("--bootstrap works with --approach 3; Approach 2 reports t intervals")
-        doc = _isoflop(runs, budgets, flops)
-    else:
-        doc = _parametric(runs, starts, delta, n_boot, seed, flops, point)
+    with _progress(n_boot if n_boot is not None else DEFAULT_BOOTSTRAP, approach) as cb:
+        report = fit_runs(runs, approach, n_boot, seed, starts, delta,
+                          parse_flops(compute) if compute is not None else None,
+                          (parse_number(at[0], "--at N"), parse_number(at[1], "--at D")) if at else None,
+                          [parse_flops(b, "--budgets") for b in budgets.split(",") if b.strip()]
+                          if budgets is not None else None, progress=cb)
+    doc = report.to_dict()
     if output is not None:
         _save(doc, output)
     if plot is not None:
-        draw(runs, _law(doc))
+        draw(runs, report.law)
     if json:
-        return print_json(doc)
+        return print_json(report)
     _show(doc, output, plot)
-
-
-def _law(doc):
-    from scalinglab.laws import ParametricLaw
-
-    return ParametricLaw.from_dict(doc["law"])
 
 
 def _plotter(path: Path):
@@ -137,9 +128,9 @@ def _plain(o):
 
 
 @contextlib.contextmanager
-def _progress(total: int):
+def _progress(total: int, approach: int):
     """A progress bar on stderr when it is a terminal; yields a callback(done, total)."""
-    if not sys.stderr.isatty():
+    if not sys.stderr.isatty() or approach != 3 or not total:
         yield None
         return
     from rich.console import Console
@@ -148,85 +139,6 @@ def _progress(total: int):
     with Progress(console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("bootstrap resamples converged", total=total)
         yield lambda done, _: bar.update(task, completed=done)
-
-
-def _parametric(runs, starts, delta, n_boot, seed, flops, point) -> dict:
-    import numpy as np
-
-    from scalinglab.fit.bootstrap import bootstrap
-    from scalinglab.fit.parametric import PARAMS, fit_parametric
-
-    fit = fit_parametric(runs, starts=starts, delta=delta)
-    doc = {"approach": 3, **fit.to_dict(), "data": runs.to_dict()}
-    if n_boot:
-        with _progress(n_boot) as cb:
-            boot = bootstrap(fit, runs, n=n_boot, seed=seed, progress=cb)
-        ci = {"method": "bootstrap percentile", "level": boot.level, **boot.ci(flops, point)}
-        doc["bootstrap"] = boot.to_dict()
-    else:  # sandwich SEs; A, B, E in log space so the interval stays positive
-        z = 1.959963984540054
-        ci = {"method": "sandwich standard errors (normal, log scale for E, A, B)", "level": 0.95}
-        for k in PARAMS:
-            v, s = fit.params[k], fit.se[k]
-            ci[k] = ([v * np.exp(-z * s / v), v * np.exp(z * s / v)] if k in "EAB"
-                     else [v - z * s, v + z * s])
-    doc["ci"] = ci
-    law = fit.law
-    if flops is not None:
-        doc["optimal"] = law.optimal(flops).to_dict()
-    if point is not None:
-        doc["loss_at"] = {"n_params": point[0], "n_tokens": point[1], "loss": law.loss(*point)}
-    doc["assumptions"] = _assumptions(runs, fit, n_boot, seed)
-    return doc
-
-
-def _assumptions(runs, fit, n_boot, seed) -> list:
-    lines = [
-        "model: log L = logsumexp(log A - alpha log N, log B - beta log D, log E) "
-        "(Hoffmann et al. 2022 Approach 3, as replicated by Besiroglu et al. 2024)",
-        f"objective: sum over runs of Huber(delta={fit.delta:g}) of log residuals",
-        f"starts: {fit.n_starts} of Epoch AI's 4,500-point grid (alpha, beta in 0..2, log E in "
-        "-1..1, log A, log B in 0..25); all solved together (Gauss-Newton/IRLS then Newton)",
-        _data_line(runs),
-    ]
-    if n_boot:
-        lines.append(f"intervals: {n_boot} bootstrap resamples of the runs (seed {seed}), each "
-                     "warm-started from the full fit; 2.5-97.5 percentiles")
-    else:
-        lines.append("intervals: 1.96 sandwich standard errors (quick; --bootstrap 4000 for "
-                     "percentile intervals)")
-    lines.append("compute-optimal split under C = 6ND (closed form, REFERENCES.md §1)")
-    return lines
-
-
-def _data_line(runs) -> str:
-    dropped = f", the {runs.dropped} highest-loss dropped" if runs.dropped else ""
-    return f"data: {runs.source}; {len(runs)} runs{dropped}"
-
-
-def _isoflop(runs, budgets, flops) -> dict:
-    from scalinglab.fit.isoflop import fit_isoflop
-
-    given = None
-    if budgets is not None:
-        given = [parse_flops(b, "--budgets") for b in budgets.split(",") if b.strip()]
-    fit = fit_isoflop(runs, budgets=given)
-    d = fit.to_dict()
-    doc = {"approach": 2, "params": {"a": fit.a, "b": fit.b,
-                                     "n_opt_coefficient": d["n_opt_coefficient"]},
-           "objective": None, **d, "data": runs.to_dict()}
-    if flops is not None:
-        n, dd = fit.optimal(flops)
-        doc["optimal"] = {"flops": flops, "n_params": float(n), "n_tokens": float(dd),
-                          "tokens_per_param": float(dd / n)}
-    doc["assumptions"] = [
-        "per compute budget: least-squares parabola of loss against log N; its minimum is N*(C) "
-        "(Hoffmann et al. 2022 Approach 2)",
-        "then log N* = a log C + const by least squares; D* = C / (6 N*), so b = 1 - a",
-        f"intervals: {int(fit.level * 100)}% t intervals of the slope over {len(fit.budgets)} budgets",
-        _data_line(runs),
-    ]
-    return doc
 
 
 def _show(doc: dict, output, plot) -> None:
@@ -255,6 +167,7 @@ def _show(doc: dict, output, plot) -> None:
             ("starts", f"{doc['n_at_best']} of {doc['n_starts']} reached the best ({st})"),
             ("exponents", f"N_opt ~ C^{doc['a']:.3f}, D_opt ~ C^{doc['b']:.3f}, G = {doc['G']:.4g}"),
         ]))
+
         extra = [(k, ci[k]) for k in ("a", "b", "G") if k in ci]
         for k, v in extra:
             console.print(f"  {k}: [{v[0]:.4g}, {v[1]:.4g}]", markup=False)
@@ -264,12 +177,12 @@ def _show(doc: dict, output, plot) -> None:
             where = ", ".join(f"{'log E' if k == 'e' else k} in {list(BOUNDS[k])}" for k in doc["at_bound"])
             console.print(f"  warning: the best fit sits on a bound of the search box ({where}): "
                           "the data do not pin it down", markup=False)
-        if "loss_at" in doc:
+        if doc.get("loss_at"):
             la = doc["loss_at"]
             rng = f" [{ci['loss_at'][0]:.4f}, {ci['loss_at'][1]:.4f}]" if "loss_at" in ci else ""
             console.print(f"loss at N = {format_count(la['n_params'])}, D = "
                           f"{format_count(la['n_tokens'])}: {la['loss']:.4f}{rng}")
-    if "optimal" in doc:
+    if doc.get("optimal"):
         o = doc["optimal"]
         rng = (f" (N [{format_count(ci['n_opt'][0])}, {format_count(ci['n_opt'][1])}], D "
                f"[{format_count(ci['d_opt'][0])}, {format_count(ci['d_opt'][1])}])"

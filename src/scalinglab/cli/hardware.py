@@ -4,16 +4,14 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalinglab.cli import app
-from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
-from scalinglab.compute import training_flops
-from scalinglab.errors import InputError
-from scalinglab.hardware import (ACCELERATORS, DTYPES, compare, get_accelerator, parse_dtype,
-                                 precision_table)
-from scalinglab.training import (DEFAULT_DTYPE, DEFAULT_MFU, DEFAULT_PUE, time_from_gpu_hours,
-                                 training_time)
+from scalinglab import api
+from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table, verb_app
+from scalinglab.hardware import DTYPES, compare, get_accelerator, precision_table, select
+from scalinglab.training import DEFAULT_DTYPE, DEFAULT_MFU, DEFAULT_PUE
 from scalinglab.units import (format_bytes, format_count, format_duration, format_flops,
-                              format_sci, parse_flops, parse_fraction, parse_gpu_hours, parse_number)
+                              format_sci, parse_bytes)
+
+app = verb_app()
 
 # Options shared with `plan` (cli/plan.py imports them).
 GpuOpt = Annotated[Optional[str], typer.Option("--gpu", help="Accelerator, e.g. h100, a100, "
@@ -27,25 +25,6 @@ MfuOpt = Annotated[Optional[str], typer.Option("--mfu", help=f"Model FLOPs utili
 SparseOpt = Annotated[bool, typer.Option("--sparse", help="Use the 2:4-sparse peak (2x dense).")]
 PriceOpt = Annotated[Optional[str], typer.Option("--price", help="USD per GPU-hour, e.g. 2.5 "
                                                                  "or '$2.50'.")]
-
-
-def parse_price(text) -> float | None:
-    """'2.5', '$2.50', '$2.50/h' -> 2.5 USD per GPU-hour."""
-    if text is None:
-        return None
-    s = str(text).strip().lstrip("$").removesuffix("/h").removesuffix("/hr")
-    return parse_number(s, "--price (USD per GPU-hour)")
-
-
-def parse_n_gpus(text) -> float:
-    n = parse_number(text if text is not None else 1, "--n-gpus")
-    if n != int(n):
-        raise InputError(f"--n-gpus: {text!r} must be a whole number")
-    return n
-
-
-def parse_optional(parse, text, what):
-    return None if text is None else parse(text, what)
 
 
 def fmt_energy(kwh) -> str:
@@ -93,31 +72,21 @@ def time_cmd(
     pue: Annotated[str, typer.Option("--pue", help="Datacentre PUE (>= 1).")] = str(DEFAULT_PUE),
     power: Annotated[Optional[str], typer.Option("--power", help="Watts per GPU (default: TDP).")] = None,
     grid: Annotated[Optional[str], typer.Option("--grid", help="Grid intensity, kg CO2e/kWh.")] = None,
+    arch: Annotated[Optional[str], typer.Option("--arch", help="With --tokens: FLOP from this "
+                                                "architecture (preset or config.json).")] = None,
+    convention: Annotated[str, typer.Option("--convention", help="FLOP convention with --arch: 6N, "
+                                            "kaplan, palm, chinchilla, megatron, matmul.")] = "6N",
+    seq_len: Annotated[str, typer.Option("--seq-len", help="Sequence length with --arch.")] = "2048",
     json: Json = False,
 ):
     """Training time, GPU-hours, cost and energy: C / (n_gpus x peak[dtype] x MFU)."""
-    if flops is not None and (params or tokens) or flops is None and not (params and tokens):
-        raise InputError("give --flops, or --params with --tokens")
-    if gpu is None:
-        raise InputError(f"give --gpu (one of: {', '.join(ACCELERATORS)})")
-    if gpu_hours is not None and mfu is not None:
-        raise InputError("give --mfu or --gpu-hours (which solves for the MFU), not both")
-    c = parse_flops(flops) if flops is not None else training_flops(
-        parse_number(params, "--params"), parse_number(tokens, "--tokens")).flops
-    p = parse_number(pue, "--pue")
-    if p < 1:
-        raise InputError(f"--pue: {pue!r} must be >= 1 (facility energy / IT energy)")
-    kw = dict(n_gpus=parse_n_gpus(n_gpus), dtype=dtype, sparse=sparse, price=parse_price(price),
-              pue=p, power_w=parse_optional(parse_number, power, "--power (W)"),
-              grid=parse_optional(parse_number, grid, "--grid (kg CO2e/kWh)"))
-    if gpu_hours is not None:
-        t = time_from_gpu_hours(c, parse_gpu_hours(gpu_hours), gpu, **kw)
-    else:
-        t = training_time(c, gpu, mfu=parse_optional(parse_fraction, mfu, "--mfu"), **kw)
+    t = api.training_time(flops, gpu, n_gpus, dtype, mfu, sparse, price, params, tokens, gpu_hours,
+                          pue, power, grid, arch, convention, seq_len)
     if json:
-        return print_json(t.to_dict())
+        return print_json(t)
     console.print(f"[bold]Training[/bold] {format_flops(t.flops)}"
-                  + (f" (6ND, N = {params}, D = {tokens})" if flops is None else ""))
+                  + (f" ({arch}, {convention}, D = {tokens})" if arch is not None else
+                     f" (6ND, N = {params}, D = {tokens})" if flops is None else ""))
     console.print(kv(None, time_rows(t)))
     console.print()
     assumptions(t.assumptions)
@@ -132,7 +101,7 @@ def gpus_cmd(
     name: Annotated[Optional[str], typer.Argument(help="Show one accelerator in full.")] = None,
     compare_: Annotated[Optional[tuple[str, str]], typer.Option(
         "--compare", help="Two accelerators: per-dtype peak ratios A/B.")] = None,
-    vendor: Annotated[Optional[str], typer.Option("--vendor", help="NVIDIA, AMD or Google.")] = None,
+    vendor: Annotated[Optional[str], typer.Option("--vendor", help="NVIDIA, AMD, Google or Intel.")] = None,
     dtype: Annotated[Optional[str], typer.Option("--dtype", help="Only chips that run it.")] = None,
     min_memory: Annotated[Optional[str], typer.Option("--min-memory", help="e.g. 80GB.")] = None,
     sort: Annotated[Optional[str], typer.Option("--sort", help="Sort by a dtype's peak, or "
@@ -144,72 +113,52 @@ def gpus_cmd(
         return _compare(*compare_, json=json)
     if name is not None:
         return _show(get_accelerator(name), json)
-    accs = list(ACCELERATORS.values())
-    if vendor is not None:
-        vendors = {a.vendor.lower() for a in accs}
-        if vendor.lower() not in vendors:
-            raise InputError(f"unknown vendor {vendor!r}; one of: NVIDIA, AMD, Google")
-        accs = [a for a in accs if a.vendor.lower() == vendor.lower()]
-    if dtype is not None:
-        d = parse_dtype(dtype)
-        accs = [a for a in accs if d in a.peaks]
-    if min_memory is not None:
-        m = parse_number(str(min_memory).strip().rstrip("bB"), "--min-memory (bytes, e.g. 80GB)")
-        accs = [a for a in accs if a.memory_bytes >= m]
-    if sort is not None:
-        key = sort.lower()
-        attr = {"memory": "memory_bytes", "bandwidth": "bandwidth", "year": "year"}.get(key)
-        d = None if attr else parse_dtype(key)
-        accs.sort(key=lambda a: getattr(a, attr) if attr else a.peaks.get(d, 0.0), reverse=True)
+    accs = select(vendor, dtype, None if min_memory is None else
+                  parse_bytes(min_memory, "--min-memory (e.g. 80GB or 80GiB)"), sort)
     if json:
-        return print_json({"accelerators": [a.to_dict() for a in accs]})
+        return print_json({"accelerators": accs})
     if not accs:
         return console.print("No accelerator in the catalogue matches these filters.", markup=False)
     cols = [d for d in DTYPES if any(d in a.peaks for a in accs)]
     console.print(table("Dense peak TFLOP/s (TOP/s for int) per dtype; 2:4 sparse = 2x where 'yes'",
-                        "id", *cols, "2:4", "memory", "TB/s", "TDP W", "year", rows=[
+                        "id", *cols, "2:4", "GB", "GiB", "TB/s", "TDP W", "year", rows=[
         (a.id, *(_tflops(a, d) for d in cols), "yes" if a.sparse_2to4 else "no",
-         format_bytes(a.memory_bytes), f"{a.bandwidth / 1e12:.3g}",
+         f"{a.memory_nominal_gb:g}", f"{a.memory_gib:.1f}", f"{a.bandwidth / 1e12:.3g}",
          f"{a.tdp_w:g}" if a.tdp_w else "-", a.year) for a in accs]))
-    console.print("Sources: `scalinglab gpus NAME` (datasheets via the rows' named sources).",
-                  markup=False)
+    console.print("GB: nominal memory (marketing, 1 GB = 1e9 B); GiB: as the device reports it "
+                  "(nvidia-smi MiB; 1 GiB = 2^30 B). Sources, confidence and interconnect: "
+                  "`scalinglab gpus NAME`.", markup=False)
 
 
 def _show(a, json: bool):
     if json:
-        return print_json({"accelerators": [a.to_dict()]})
+        return print_json({"accelerators": [a]})
     console.print(f"[bold]{a.name}[/bold] ({a.id}, {a.vendor}, {a.year})")
     console.print(kv(None, [
         *((d, f"{a.peaks[d] / 1e12:,.5g} {'TOP/s' if d.startswith('int') else 'TFLOP/s'} dense"
-              + (f", {2 * a.peaks[d] / 1e12:,.5g} 2:4-sparse" if _sparse_ok(a, d) else ""))
+              + (f", {a.peak_flops(d, sparse=True) / 1e12:,.5g} 2:4-sparse" if a.has_sparse(d) else ""))
           for d in a.dtypes),
-        ("memory", format_bytes(a.memory_bytes)),
+        ("memory", f"{a.memory_label} ({a.memory_bytes:,} B; {a.memory_confidence}: "
+                   f"{a.memory_source})"),
         ("bandwidth", f"{a.bandwidth / 1e12:.4g} TB/s"),
+        ("link", f"{a.interconnect_bw / 1e9:g} GB/s both directions, {a.interconnect}"
+         if a.interconnect_bw else a.interconnect or "-"),
         ("TDP", f"{a.tdp_w:g} W" if a.tdp_w else "not published"),
-        ("source", a.source), ("note", a.note),
+        ("source", f"{a.source} [{a.confidence}]"), ("note", a.note),
     ]))
-
-
-def _sparse_ok(a, d) -> bool:
-    try:
-        a.peak_flops(d, sparse=True)
-        return True
-    except InputError:
-        return False
 
 
 def _compare(a_name: str, b_name: str, json: bool):
     c = compare(a_name, b_name)
-    d = c.to_dict()
     if json:
-        return print_json({"accelerators": [c.a.to_dict(), c.b.to_dict()], "comparison": d})
+        return print_json({"accelerators": [c.a, c.b], "comparison": c})
     rows = [(dt, _tflops(c.a, dt), _tflops(c.b, dt),
              f"{c.ratios[dt]:.2f}x" if dt in c.ratios else "-")
             for dt in DTYPES if dt in c.a.peaks or dt in c.b.peaks]
     rows += [("memory", format_bytes(c.a.memory_bytes), format_bytes(c.b.memory_bytes),
-              f"{d['memory_ratio']:.2f}x"),
+              f"{c.memory_ratio:.2f}x"),
              ("bandwidth TB/s", f"{c.a.bandwidth / 1e12:.3g}", f"{c.b.bandwidth / 1e12:.3g}",
-              f"{d['bandwidth_ratio']:.2f}x")]
+              f"{c.bandwidth_ratio:.2f}x")]
     console.print(f"{c.a.name} vs {c.b.name}: dense peak TFLOP/s per dtype", markup=False)
     console.print(table(None, "", c.a.id, c.b.id, f"{c.a.id} / {c.b.id}", rows=rows))
 
@@ -217,7 +166,7 @@ def _compare(a_name: str, b_name: str, json: bool):
 def _runs_on(ids: list) -> str:
     if not ids:
         return "none: storage only (dequantised for matmuls)"
-    rest = [i for i in ACCELERATORS if i not in ids]
+    rest = [i for i in api.accelerators() if i not in ids]
     return (f"{len(ids)}: " + ", ".join(ids) if len(ids) <= 9
             else f"{len(ids)}: all but " + ", ".join(rest))
 
@@ -229,12 +178,7 @@ def precision_cmd(
 ):
     """Bytes per value for each dtype, its bit layout, and which accelerators run it."""
     a = get_accelerator(gpu) if gpu is not None else None
-    rows = precision_table()
-    if a is not None:
-        for r in rows:
-            on = r["dtype"] in a.peaks
-            r["peak_flops"] = a.peaks[r["dtype"]] if on else None
-            r["sparse_peak_flops"] = 2 * a.peaks[r["dtype"]] if on and _sparse_ok(a, r["dtype"]) else None
+    rows = precision_table(a)
     if json:
         return print_json({"accelerator": a.id if a else None, "dtypes": rows})
     extra = (f"{a.id} TFLOP/s",) if a else ()
@@ -243,5 +187,6 @@ def precision_cmd(
         (r["dtype"], f"{r['bits']:g}", f"{r['bytes']:g}", r["format"],
          *((f"{r['peak_flops'] / 1e12:,.5g}" if r["peak_flops"] else "-",) if a else ()),
          _runs_on(r["accelerators"])) for r in rows]))
+
     console.print("bytes: weights only; mixed-precision Adam training needs ~16 bytes/param "
                   "before activations (REFERENCES.md §5).", markup=False)

@@ -4,36 +4,26 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalinglab.cli import app
+from scalinglab.cli._common import verb_app
 from scalinglab.cli._common import Json, assumptions, console, print_json, table
-from scalinglab.errors import InputError
-from scalinglab.memory import LORA_TARGETS, MemoryEstimate, estimate, load_shape
-from scalinglab.units import format_bytes, format_count, parse_number
+from scalinglab.memory import LORA_TARGETS, MemoryEstimate, RESERVE_BYTES, estimate_for
+from scalinglab.units import format_bytes, format_gib, parse_size, parse_whole
+
+app = verb_app()
 
 
-def _count(text, what: str) -> int:
-    v = parse_number(text, what)
-    if v != int(v):
-        raise InputError(f"{what}: {text!r} must be a whole number")
-    return int(v)
-
-
-def gpu_memory(gpu: Optional[str]) -> tuple[Optional[str], Optional[float]]:
-    """(catalogue name, memory bytes) of --gpu, or (None, None)."""
-    if gpu is None:
-        return None, None
-    from scalinglab.hardware import get_accelerator
-
-    a = get_accelerator(gpu)
-    return a.name, a.memory_bytes
+def size(n: float) -> str:
+    """A size in decimal and binary units, so that GB and GiB cannot be confused."""
+    return f"{format_bytes(n)} ({format_gib(n)})"
 
 
 def verdict(e: MemoryEstimate) -> str:
     """One line: fits or not, on what, and the fewest GPUs that would."""
-    need = f"{format_bytes(e.per_gpu_bytes)} per GPU"
+    need = f"{size(e.per_gpu_bytes)} per GPU"
     if e.fits is None:
         return f"{need} (give --gpu for a verdict)"
-    on = f"{e.gpu} ({format_bytes(e.gpu_memory_bytes)})"
+    on = (f"{e.gpu} ({size(e.gpu_memory_bytes)} as the device reports it, "
+          f"{size(e.usable_bytes)} after the {format_gib(e.reserve_bytes)} reserve)")
     head = f"FITS on {on}: {need}" if e.fits else f"DOES NOT FIT on {on}: {need}"
     fewest = (f"fewest GPUs that fit: {e.min_gpus}" if e.min_gpus else
               "no GPU count fits with this strategy")
@@ -65,34 +55,61 @@ def memory_cmd(
     recompute: Annotated[Optional[str], typer.Option("--recompute", help="none | selective | "
                                                                          "full.")] = None,
     rank: Annotated[int, typer.Option("--rank", help="LoRA rank.")] = 16,
-    targets: Annotated[Optional[str], typer.Option("--targets", help="LoRA target modules, of "
+    targets: Annotated[Optional[str], typer.Option("--targets", help="LoRA targets: roles "
                                                                      f"{','.join(LORA_TARGETS)} "
-                                                                     "(default: all).")] = None,
+                                                                     "or module names (q_proj, "
+                                                                     "c_attn, w1, router...; "
+                                                                     "default: all).")] = None,
+    lora_experts: Annotated[bool, typer.Option("--lora-experts/--no-lora-experts",
+                                               help="Adapters on every routed expert.")] = True,
+    lora_dropout: Annotated[float, typer.Option("--lora-dropout", help="LoRA dropout "
+                                                                       "(PEFT default 0).")] = 0.0,
     kv_dtype: Annotated[Optional[str], typer.Option("--kv-dtype", help="KV cache dtype.")] = None,
-    dropout: Annotated[bool, typer.Option("--dropout/--no-dropout", help="Count dropout masks "
-                                                                         "(Korthikanti's GPT layer).")] = True,
-    overhead: Annotated[float, typer.Option("--overhead", help="Overhead fraction.")] = 0.10,
+    attention: Annotated[str, typer.Option("--attention", help="sdpa (flash/memory-efficient "
+                                                               "kernels) | eager.")] = "sdpa",
+    autocast: Annotated[Optional[str], typer.Option("--autocast", help="bf16|fp16 autocast over "
+                                                                       "--dtype fp32 weights (HF "
+                                                                       "Trainer bf16=True).")] = None,
+    dropout: Annotated[Optional[float], typer.Option("--dropout", help="Dropout probability "
+                                                                       "(default: the config's; "
+                                                                       "none when it has none).")] = None,
+    loss_impl: Annotated[str, typer.Option("--loss-impl", help="hf (fp32 log-probs) | fused "
+                                                               "(fused linear cross-entropy).")] = "hf",
+    reserve: Annotated[Optional[str], typer.Option("--reserve", help="Per-GPU reserve for the "
+                                                                     "CUDA context and kernels, "
+                                                                     "e.g. 2GiB (default "
+                                                                     f"{RESERVE_BYTES // 2**20} "
+                                                                     "MiB).")] = None,
+    overhead: Annotated[float, typer.Option("--overhead", help="Allocator overhead "
+                                                               "fraction.")] = 0.10,
     json: Json = False,
 ):
     """Memory per GPU: weights, gradients, optimizer, activations, KV cache; fits? fewest GPUs?"""
-    gpu_name, gpu_bytes = gpu_memory(gpu)
-    e = estimate(load_shape(arch), mode.lower(), dtype, gpu=gpu_name, gpu_memory_bytes=gpu_bytes,
-                 n_gpus=_count(n_gpus, "--n-gpus"), zero=zero, tp=tp, pp=pp,
-                 batch=_count(batch, "--batch"), seq=_count(seq, "--seq"),
-                 context=_count(context, "--context") if context is not None else None,
+    e = estimate_for(arch, mode, dtype, gpu=gpu, n_gpus=parse_whole(n_gpus, "--n-gpus"), zero=zero, tp=tp, pp=pp,
+                 batch=parse_whole(batch, "--batch"), seq=parse_whole(seq, "--seq"),
+                 context=parse_whole(context, "--context") if context is not None else None,
                  optimizer=optimizer, recompute=recompute, rank=rank,
                  targets=tuple(t.strip() for t in (targets or "").split(",") if t.strip()),
-                 kv_dtype=kv_dtype, dropout=dropout, overhead=overhead)
+                 kv_dtype=kv_dtype, dropout=dropout, attention=attention.lower(),
+                 autocast=autocast, loss_impl=loss_impl.lower(), lora_dropout=lora_dropout,
+                 lora_experts=lora_experts, overhead=overhead,
+                 reserve=None if reserve is None else parse_size(reserve, "--reserve"))
     if json:
-        return print_json(e.to_dict())
+        return print_json(e)
     total = e.per_gpu_bytes
     base = "nf4 base, 16-bit embeddings and head" if e.mode == "qlora" else dtype
     console.print(f"[bold]{e.model}[/bold], {e.mode}, {base}: weights "
-                  f"{format_bytes(e.weights_bytes)}"
-                  + (f", KV cache {format_bytes(e.kv_cache_bytes)}" if e.mode == "infer" else ""))
-    console.print(table(None, "per GPU", "bytes", "share", rows=[
-        (k, format_bytes(v), f"{v / total:.1%}") for k, v in e.breakdown.items()]
-        + [("total", format_bytes(total), "100%")]))
+                  f"{size(e.weights_bytes)}"
+                  + (f", KV cache {size(e.kv_cache_bytes)}" if e.mode == "infer" else "")
+                  + (f", {e.trainable_params:,.0f} trainable parameters"
+                     if e.mode in ("lora", "qlora") else ""))
+    rows = [(k, format_bytes(v), format_gib(v), f"{v / total:.1%}") for k, v in e.breakdown.items()]
+    if e.mode == "infer":  # the KV cache by layer kind, under its row
+        at = [r[0] for r in rows].index("kv_cache") + 1
+        rows[at:at] = [(f"  {k} layers", format_bytes(v), format_gib(v), "")
+                       for k, v in e.kv_cache_by_kind.items() if v]
+    console.print(table(None, "per GPU", "bytes", "GiB", "share", rows=rows
+                        + [("total", format_bytes(total), format_gib(total), "100%")]))
     console.print(verdict(e), markup=False)
     console.print()
     assumptions(e.assumptions)
@@ -105,7 +122,8 @@ def memory_summary(e: MemoryEstimate) -> None:
     console.print(f"[{style}]Memory[/{style}] ({e.model}, ZeRO-{e.parallel['zero']} over "
                   f"{e.n_gpus} GPU(s)): " + ("" if e.fits else "THIS PLAN CANNOT FIT. "))
     console.print("  " + verdict(e), markup=False)
-    console.print("  " + ", ".join(f"{k} {format_bytes(v)}" for k, v in e.breakdown.items()),
+    console.print("  " + ", ".join(f"{k} {size(v)}" for k, v in e.breakdown.items()),
                   markup=False)
+
     for line in e.assumptions:
         console.print(f"  - {line}", markup=False)

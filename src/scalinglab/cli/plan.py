@@ -4,14 +4,32 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalinglab.cli import app
+from scalinglab.cli._common import verb_app
 from scalinglab.cli import hardware as hw
 from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
-from scalinglab.cli.core import KAPLAN_NOTE
 from scalinglab.laws import DEFAULT_LAW
-from scalinglab.plan import make_plan
-from scalinglab.units import (format_count, format_flops, format_pf_days, parse_flops,
-                              parse_fraction, parse_number)
+from scalinglab import api
+from scalinglab.units import format_count, format_flops, format_pf_days
+
+app = verb_app()
+
+
+def _f(x, spec) -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def _caption(p) -> str | None:
+    """What the rows of laws of another form mean (from what each law declares)."""
+    from scalinglab.laws import get_laws
+
+    laws = {lw.id: lw for lw in get_laws("all")}
+    odd = [laws[lid] for lid in p.losses if lid in laws and (not laws[lid].additive
+                                                              or not laws[lid].can("loss"))]
+    lines = [f"{lw.id}: " + (f"not additive, {lw.formula}; its terms are L(N, D = inf) and the "
+                             f"finite-D excess; N counts {lw.counts} parameters; optimum: "
+                             f"{lw.optimum_formula}" if lw.can("loss") else
+                             f"no L(N, D); optimum: {lw.optimum_formula}") for lw in odd]
+    return "\n".join(lines) or None
 
 
 @app.command("plan")
@@ -43,47 +61,37 @@ def plan_cmd(
         "--report", help="Also write a self-contained HTML report (figures, assumptions).")] = None,
 ):
     """A whole training plan: N, D, FLOP, PF-days, loss under every law, the 20:1 check."""
-    from scalinglab.cli.beyond import parse_tokens_or_zero, print_plan_extras
+    from scalinglab.cli.beyond import print_plan_extras
 
-    num = hw.parse_optional  # an option not given stays None
-    p = make_plan(
-        compute=num(parse_flops, compute, "compute"),
-        n_params=num(parse_number, params, "--params"),
-        n_tokens=num(parse_number, tokens, "--tokens"),
-        loss=target_loss, law=law, arch=arch, gpu=gpu,
-        n_gpus=hw.parse_n_gpus(n_gpus) if n_gpus is not None else None,
-        days=num(parse_number, days, "--days"), dtype=dtype,
-        mfu=num(parse_fraction, mfu, "--mfu"), sparse=sparse, price=hw.parse_price(price),
-        inference_tokens=num(parse_tokens_or_zero, inference_tokens, "--inference-tokens"),
-        unique_tokens=num(parse_number, unique_tokens, "--unique-tokens"),
-    )
+    p = api.plan(compute, params, tokens, target_loss, law, arch, gpu, n_gpus, days, dtype, mfu,
+                 sparse, price, inference_tokens, unique_tokens)
     if report is not None:
         from scalinglab.cli.plots import write_plan_report
         write_plan_report(p, report, law, announce=not json)
     if json:
-        return print_json(p.to_dict())
+        return print_json(p)
     c = p.compute
     console.print(f"[bold]Plan[/bold]: {p.derivation}")
     console.print(kv(None, [
         ("model", f"{format_count(p.n_params)} parameters"
-                  + (f" ({p.arch['name']}, exact: {p.arch['n_params']:,})" if p.arch else "")),
+                  + (f" ({p.arch.name}, exact: {p.arch.n_params:,})" if p.arch else "")),
         ("data", f"{format_count(p.n_tokens)} tokens ({p.n_tokens / p.n_params:,.1f} per param)"),
         ("compute", f"{format_flops(c.flops)} = {format_pf_days(c.pf_days)}  "
                     f"(forward {format_flops(c.forward_flops)}, backward {format_flops(c.backward_flops)})"),
-        ("loss", f"{p.loss:.4f} under {p.law}"),
+        ("loss", f"{p.loss:.4f} under {p.law}" if p.loss is not None
+                 else f"n/a: {p.law} has no L(N, D) (see the table)"),
     ]))
     console.print()
     console.print(table("Predicted loss by law (same N, D) and each law's optimum at this compute",
-                        "law", "loss", "E", "A/N^a", "B/D^b", "opt N", "opt D", "opt D/N",
-                        "opt loss", rows=[
-        (lid + (" *" if lid == p.law else ""), f"{r['loss']:.4f}",
-         f"{r['terms']['irreducible']:.3f}", f"{r['terms']['model']:.3f}",
-         f"{r['terms']['data']:.3f}", format_count(r["optimal_at_same_compute"]["n_params"]),
-         format_count(r["optimal_at_same_compute"]["n_tokens"]),
-         f"{r['optimal_at_same_compute']['tokens_per_param']:.3g}",
-         f"{r['optimal_at_same_compute']['loss']:.4f}") for lid, r in p.losses.items()],
-        caption=(f"{KAPLAN_NOTE}; its optimum is Table 6's N_opt ~ C^0.73, not its curve's minimum"
-                 if "kaplan2020" in p.losses else None)))
+                        "law", "N counted", "loss", "E", "A/N^a", "B/D^b", "opt N", "opt D",
+                        "opt D/N", "opt loss", rows=[
+        (lid + (" *" if lid == p.law else ""), format_count(v.n_params), _f(v.loss, ".4f"),
+         *(_f(v.terms and v.terms[t], ".3f") for t in ("irreducible", "model", "data")),
+         format_count(v.optimal_at_same_compute.n_params),
+         format_count(v.optimal_at_same_compute.n_tokens),
+         f"{v.optimal_at_same_compute.tokens_per_param:.3g}",
+         _f(v.optimal_at_same_compute.loss, ".4f")) for lid, v in p.losses.items()],
+        caption=_caption(p)))
     console.print()
     console.print(f"[bold]20:1 check[/bold]: {p.ratio}", markup=True)
     print_plan_extras(p)

@@ -5,16 +5,15 @@ from typing import Annotated, Optional
 
 import typer
 
-from scalinglab.cli import app
+from scalinglab.cli._common import verb_app
 from scalinglab.cli._common import Json, assumptions, console, print_json, table
 from scalinglab.errors import InputError, unknown
 from scalinglab.laws import DEFAULT_LAW
 from scalinglab.units import format_count, format_sci, parse_flops, parse_number
 
-SORT_KEYS = {"name": "name", "org": "org", "year": "year", "params": "n_params",
-             "active": "active_params", "tokens": "n_tokens", "flops": "train_flops",
-             "flops-6nd": "flops_6nd", "tokens-per-param": "tokens_per_param",
-             "times-optimal": "times_optimal", "loss": "loss", "confidence": "confidence"}
+from scalinglab.catalog import SORT_KEYS
+
+app = verb_app()
 
 
 def _fmt(x, f) -> str:
@@ -34,14 +33,7 @@ def models_cmd(
     the reported FLOP, and the predicted loss, each row with its source and confidence."""
     from scalinglab.catalog import compare
 
-    if sort.lower() not in SORT_KEYS:
-        raise unknown("sort key", sort, SORT_KEYS)
-    rows = compare(law)
-    key = SORT_KEYS[sort.lower()]
-    rows = sorted(rows, key=lambda r: (r[key] is None, r[key] if r[key] is not None else 0))
-    if reverse:
-        known = [r for r in rows if r[key] is not None][::-1]
-        rows = known + [r for r in rows if r[key] is None]
+    rows = [r.to_dict() for r in compare(law, sort=sort, reverse=reverse)]
     notes = [
         f"law: {rows[0]['law']}; 'x opt' = tokens/param divided by the law's compute-optimal "
         "tokens/param at the same 6ND compute",
@@ -152,6 +144,7 @@ def _plan(budgets, params, tokens, target_loss, law):
                      loss=target_loss, law=law)
 
 
+
 def write_plan_report(plan, path, law=DEFAULT_LAW, announce=True) -> None:
     """`plan --report FILE`: write the self-contained HTML page of a plan made under `law`."""
     from scalinglab.laws import get_law
@@ -159,6 +152,6 @@ def write_plan_report(plan, path, law=DEFAULT_LAW, announce=True) -> None:
 
     if Path(path).suffix.lower() not in (".html", ".htm"):
         raise InputError(f"--report {path!r}: use a file ending in .html")
-    out = write_report(plan, path, [get_law(law) if isinstance(law, str) else law])
+    out = write_report(plan, path, [get_law(law)])
     if announce:
         console.print(f"report written to {out}")

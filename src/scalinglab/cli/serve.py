@@ -4,7 +4,9 @@ from typing import Annotated
 
 import typer
 
-from scalinglab.cli import app
+from scalinglab.cli._common import verb_app
+
+app = verb_app()
 
 
 @app.command("serve")

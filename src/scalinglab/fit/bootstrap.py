@@ -12,20 +12,27 @@ import numpy as np
 from scalinglab.errors import InputError
 from scalinglab.fit.io import load_runs
 from scalinglab.fit.parametric import DELTA, PARAMS, STATUS, ParametricFit, _Data, solve
-from scalinglab.laws.parametric import FLOPS_PER_PARAM_TOKEN
+from scalinglab.laws.parametric import closed_form, loss_of
+from scalinglab.results import Result, hidden
 
 N_RESAMPLES = 4000  # as Epoch AI
 
 
 @dataclass(frozen=True)
-class Bootstrap:
+class Bootstrap(Result):
     """Resampled estimates of (E, A, B, alpha, beta), one row per resample."""
 
-    samples: np.ndarray  # (K, 5) in PARAMS order
-    objective: np.ndarray  # (K,)
+    samples: np.ndarray = hidden()  # (K, 5) in PARAMS order
+    objective: np.ndarray = hidden()  # (K,)
     status: dict
-    seed: int
+    seed: int = 0
     level: float = 0.95
+
+    _derived = ("n_resamples",)
+
+    @property
+    def n_resamples(self) -> int:
+        return len(self.samples)
 
     def interval(self, values) -> list:
         """The central `level` percentile interval of per-resample values."""
@@ -41,12 +48,11 @@ class Bootstrap:
         q["a"], q["b"] = be / (al + be), al / (al + be)
         q["G"] = (al * A / (be * B)) ** (1 / (al + be))
         if flops is not None:
-            c = flops / FLOPS_PER_PARAM_TOKEN
-            n, d = q["G"] * c ** q["a"], c ** q["b"] / q["G"]
+            n, d = closed_form(A, B, al, be, flops)
             q["n_opt"], q["d_opt"] = n, d
-            q["loss_opt"] = E + A / n**al + B / d**be
+            q["loss_opt"] = loss_of(E, A, B, al, be, n, d)
         if at is not None:
-            q["loss_at"] = E + A / at[0] ** al + B / at[1] ** be
+            q["loss_at"] = loss_of(E, A, B, al, be, *at)
         return q
 
     def ci(self, flops=None, at=None) -> dict:
@@ -55,9 +61,9 @@ class Bootstrap:
         with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             return {k: self.interval(v) for k, v in self.quantities(flops, at).items()}
 
-    def to_dict(self) -> dict:
-        return {"n_resamples": len(self.samples), "seed": self.seed, "level": self.level,
-                "status": self.status}
+    def intervals(self, flops=None, at=None) -> dict:
+        """What `fit` reports: the method, the level and every interval."""
+        return {"method": "bootstrap percentile", "level": self.level, **self.ci(flops, at)}
 
 
 def bootstrap(fit: ParametricFit, data, n: int = N_RESAMPLES, seed: int = 0, names=None,

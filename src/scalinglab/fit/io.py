@@ -7,14 +7,15 @@ no token column is. The built-in dataset `chinchilla` is Epoch AI's reading of C
 import csv
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from scalinglab.compute import FLOPS_PER_PARAM_TOKEN, tokens_for_compute
 from scalinglab.errors import InputError, unknown
-from scalinglab.laws.parametric import FLOPS_PER_PARAM_TOKEN
+from scalinglab.results import Result, hidden
 
 MIN_POINTS = 5
 
@@ -39,22 +40,27 @@ DATASETS = {
 
 
 @dataclass(frozen=True)
-class Runs:
+class Runs(Result):
     """Training runs: parameters, tokens, FLOP and final loss, one entry per run."""
 
-    n_params: np.ndarray
-    n_tokens: np.ndarray
-    flops: np.ndarray
-    loss: np.ndarray
+    n_params: np.ndarray = hidden()
+    n_tokens: np.ndarray = hidden()
+    flops: np.ndarray = hidden()
+    loss: np.ndarray = hidden()
     source: str = "arrays"
     dropped: int = 0
-    budgets: tuple = ()
+    budgets: tuple = hidden(default=())
+    columns: dict = hidden(default_factory=dict)  # role -> the column it came from
+    notes: tuple = hidden(default=())  # what reading the columns noticed
+
+    _derived = ("n_points",)
 
     def __len__(self) -> int:
         return len(self.loss)
 
-    def to_dict(self) -> dict:
-        return {"source": self.source, "n_points": len(self), "dropped": self.dropped}
+    @property
+    def n_points(self) -> int:
+        return len(self)
 
 
 def _norm(name: str) -> str:
@@ -112,9 +118,10 @@ def from_columns(columns: dict, source: str = "columns", names: dict | None = No
                          f"tokens, n_tokens, C, flops (columns: {', '.join(header)})")
     v = {role: _values(list(columns[c]), c) for role, c in cols.items() if c is not None}
     n = v["n_params"]
-    d = v["n_tokens"] if "n_tokens" in v else v["flops"] / (FLOPS_PER_PARAM_TOKEN * n)
+    d = v["n_tokens"] if "n_tokens" in v else tokens_for_compute(v["flops"], n)
     c = v["flops"] if "flops" in v else FLOPS_PER_PARAM_TOKEN * n * d
-    return _check(Runs(n, d, c, v["loss"], source), min_points)
+    used = {role: col for role, col in cols.items() if col is not None}
+    return _check(Runs(n, d, c, v["loss"], source, columns=used), min_points)
 
 
 def _check(runs: Runs, min_points: int = MIN_POINTS) -> Runs:
@@ -202,8 +209,8 @@ def drop_highest(runs: Runs, k: int) -> Runs:
     if k >= len(runs):
         raise InputError(f"cannot drop the {k} highest-loss runs of {len(runs)}")
     keep = np.sort(np.argsort(runs.loss, kind="stable")[: len(runs) - k])
-    return _check(Runs(runs.n_params[keep], runs.n_tokens[keep], runs.flops[keep], runs.loss[keep],
-                       runs.source, runs.dropped + k, runs.budgets))
+    return _check(replace(runs, n_params=runs.n_params[keep], n_tokens=runs.n_tokens[keep],
+                          flops=runs.flops[keep], loss=runs.loss[keep], dropped=runs.dropped + k))
 
 
 def dataset(name: str, drop: int | None = None) -> Runs:
@@ -214,5 +221,5 @@ def dataset(name: str, drop: int | None = None) -> Runs:
     path = resources.files("scalinglab") / "data" / spec["file"]
     with resources.as_file(path) as p:
         runs = read_csv(p)
-    runs = Runs(runs.n_params, runs.n_tokens, runs.flops, runs.loss, spec["source"], 0, spec["budgets"])
+    runs = replace(runs, source=spec["source"], budgets=spec["budgets"])
     return drop_highest(runs, spec["drop_highest"] if drop is None else drop)

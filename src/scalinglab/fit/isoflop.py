@@ -9,9 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from scalinglab.compute import tokens_for_compute
 from scalinglab.errors import InputError
 from scalinglab.fit.io import load_runs
-from scalinglab.laws.parametric import FLOPS_PER_PARAM_TOKEN
+from scalinglab.laws.approach1 import AllocationLaw, from_isoflop
+from scalinglab.laws.base import Optimum
+from scalinglab.results import Result, hidden
 
 MIN_PER_BUDGET = 3  # points a parabola needs
 
@@ -34,19 +37,22 @@ def group_budgets(flops, budgets=(), rtol: float = 0.05):
 
 
 @dataclass(frozen=True)
-class IsoflopFit:
+class IsoflopFit(Result):
     """Per-budget optima and the power laws through them."""
 
-    budgets: np.ndarray  # C of each used budget
-    n_opt: np.ndarray  # N*(C), the parabola's minimum
-    loss_opt: np.ndarray  # the parabola's value there
-    n_points: np.ndarray  # runs per used budget
-    a: float  # N* ~ C^a
-    a_ci: tuple
-    log_kn: float  # N* = exp(log_kn) C^a
-    skipped: tuple  # (budget, reason) for groups that gave no optimum
-    source: str
-    level: float = 0.95
+    budgets: np.ndarray = hidden()  # C of each used budget
+    n_opt: np.ndarray = hidden()  # N*(C), the parabola's minimum
+    loss_opt: np.ndarray = hidden()  # the parabola's value there
+    n_points: np.ndarray = hidden()  # runs per used budget
+    a: float = hidden()  # N* ~ C^a
+    a_ci: tuple = hidden()
+    log_kn: float = hidden()  # N* = exp(log_kn) C^a
+    skipped: tuple = hidden()  # (budget, reason) for groups that gave no optimum
+    source: str = hidden()
+    level: float = hidden(default=0.95)
+
+    _derived = ("a", "b", "ci", "n_opt_coefficient", ("budgets", "budget_rows"),
+                ("skipped", "skipped_rows"), "source")
 
     @property
     def b(self) -> float:
@@ -59,23 +65,37 @@ class IsoflopFit:
 
     @property
     def d_opt(self) -> np.ndarray:
-        return self.budgets / (FLOPS_PER_PARAM_TOKEN * self.n_opt)
+        return tokens_for_compute(self.budgets, self.n_opt)
 
-    def optimal(self, flops):
-        """(N*, D*) at compute `flops` from the fitted power laws."""
-        n = np.exp(self.log_kn) * np.asarray(flops, dtype=float) ** self.a
-        return n, np.asarray(flops) / (FLOPS_PER_PARAM_TOKEN * n)
+    @property
+    def n_opt_coefficient(self) -> float:
+        """k in N* = k C^a."""
+        return float(np.exp(self.log_kn))
 
-    def to_dict(self) -> dict:
-        return {"a": self.a, "b": self.b, "ci": {"a": list(self.a_ci), "b": list(self.b_ci),
-                                                 "level": self.level},
-                "n_opt_coefficient": float(np.exp(self.log_kn)),
-                "budgets": [{"flops": float(c), "n_opt": float(n), "d_opt": float(d),
-                             "loss_opt": float(lo), "n_points": int(k)}
-                            for c, n, d, lo, k in zip(self.budgets, self.n_opt, self.d_opt,
-                                                      self.loss_opt, self.n_points)],
-                "skipped": [{"flops": float(c), "reason": r} for c, r in self.skipped],
-                "source": self.source}
+    @property
+    def ci(self) -> dict:
+        return {"a": list(self.a_ci), "b": list(self.b_ci), "level": self.level}
+
+    @property
+    def law(self) -> AllocationLaw:
+        """The fit as a law with an optimum and no loss."""
+        return from_isoflop("fit", self.a, self.n_opt_coefficient,
+                            f"Approach 2 fit to {self.source}")
+
+    def optimal(self, flops) -> Optimum:
+        """N*, D* at compute `flops` from the fitted power laws."""
+        return self.law.optimal(flops)
+
+    @property
+    def budget_rows(self) -> list:
+        return [{"flops": float(c), "n_opt": float(n), "d_opt": float(d),
+                 "loss_opt": float(lo), "n_points": int(k)}
+                for c, n, d, lo, k in zip(self.budgets, self.n_opt, self.d_opt,
+                                          self.loss_opt, self.n_points)]
+
+    @property
+    def skipped_rows(self) -> list:
+        return [{"flops": float(c), "reason": r} for c, r in self.skipped]
 
 
 def _parabola_minimum(x, y):

@@ -16,6 +16,7 @@ import numpy as np
 from scalinglab.errors import InputError
 from scalinglab.fit.io import Runs, load_runs
 from scalinglab.laws.parametric import ParametricLaw
+from scalinglab.results import Result, hidden
 
 DELTA = 1e-3
 NAMES = ("a", "b", "e", "alpha", "beta")  # log A, log B, log E, alpha, beta
@@ -320,14 +321,14 @@ PARAMS = ("E", "A", "B", "alpha", "beta")
 
 
 @dataclass(frozen=True)
-class ParametricFit:
+class ParametricFit(Result):
     """An Approach 3 fit: parameters, objective, how the starts ended, and `.law`."""
 
-    E: float
-    A: float
-    B: float
-    alpha: float
-    beta: float
+    E: float = hidden()
+    A: float = hidden()
+    B: float = hidden()
+    alpha: float = hidden()
+    beta: float = hidden()
     objective: float
     n_points: int
     n_starts: int
@@ -335,8 +336,10 @@ class ParametricFit:
     status: dict  # how many starts ended how (see STATUS)
     delta: float
     at_bound: tuple
-    source: str
+    source: str = hidden()
     se: dict  # standard errors: Huber M-estimator sandwich at the optimum
+
+    _derived = ("params", "a", "b", "G", "law")
 
     @property
     def params(self) -> dict:
@@ -364,11 +367,17 @@ class ParametricFit:
     def G(self) -> float:
         return self.law.G
 
-    def to_dict(self) -> dict:
-        return {"params": self.params, "objective": self.objective, "a": self.a, "b": self.b,
-                "G": self.G, "se": self.se, "n_points": self.n_points, "n_starts": self.n_starts,
-                "n_at_best": self.n_at_best, "status": self.status, "delta": self.delta,
-                "at_bound": list(self.at_bound), "law": self.law.to_dict()}
+    def sandwich_intervals(self, level: float = 0.95) -> dict:
+        """Normal intervals from the sandwich SEs; E, A, B on a log scale so they stay positive."""
+        from statistics import NormalDist
+
+        z = NormalDist().inv_cdf(0.5 + level / 2)
+        ci = {"method": "sandwich standard errors (normal, log scale for E, A, B)", "level": level}
+        for k in PARAMS:
+            v, s = getattr(self, k), self.se[k]
+            ci[k] = ([v * np.exp(-z * s / v), v * np.exp(z * s / v)] if k in "EAB"
+                     else [v - z * s, v + z * s])
+        return ci
 
 
 def sandwich_se(theta, runs: Runs, delta=DELTA) -> dict:

@@ -1,13 +1,18 @@
-"""Published scaling laws, registered by id (REFERENCES.md §1), and user fits saved as JSON."""
+"""Published scaling laws, registered by id (REFERENCES.md §1), and user fits saved as JSON.
+
+Every law is a laws.base.Law: ask it what it can do (`law.can("loss")`) rather than its type.
+"""
 
 import json
 import math
 from pathlib import Path
 
 from scalinglab.errors import InputError, unknown
+from scalinglab.laws.approach1 import HOFFMANN2022_APPROACH1, AllocationLaw, from_isoflop
+from scalinglab.laws.base import Law, Optimum
 from scalinglab.laws.inference_aware import SARDANA2023
 from scalinglab.laws.kaplan import KAPLAN2020, KaplanLaw
-from scalinglab.laws.parametric import FLOPS_PER_PARAM_TOKEN, Optimum, ParametricLaw
+from scalinglab.laws.parametric import PARAMS, ParametricLaw
 
 DEFAULT_LAW = "besiroglu2024"
 
@@ -38,15 +43,19 @@ LAWS: dict = {
             source="Muennighoff et al. 2023, 'Scaling Data-Constrained Language Models', "
                    "arXiv:2305.16264 (C4 fit, huggingface/datablations README)",
             note="E=e^0.6254804, A=e^6.255414, B=e^7.3049974; fresh-data form (no repetition)",
+            data="C4",
         ),
         SARDANA2023,
         KAPLAN2020,
+        HOFFMANN2022_APPROACH1,
     )
 }
 
 
-def get_law(name: str):
-    """A registered law by id, or a law saved as JSON (a path ending in .json)."""
+def get_law(name) -> Law:
+    """A registered law by id, a law saved as JSON (a path ending in .json), or a Law as is."""
+    if isinstance(name, Law):
+        return name
     name = str(name)
     if name.lower().endswith(".json"):
         return load_law(name)
@@ -56,21 +65,37 @@ def get_law(name: str):
     return law
 
 
-def load_law(path) -> ParametricLaw:
-    """Read a law saved by `scalinglab fit -o fit.json` (or any JSON with E, A, B, alpha, beta)."""
+def get_laws(name) -> list:
+    """'all' -> every registered law; else [get_law(name)]."""
+    return list(LAWS.values()) if str(name).lower() == "all" else [get_law(name)]
+
+
+def load_law(path) -> Law:
+    """Read a law saved by `scalinglab fit -o fit.json` (Approach 3: E, A, B, alpha, beta;
+    Approach 2: the optimum N* = k C^a only) or any JSON object with E, A, B, alpha, beta.
+    Every field is checked: a bad file is one InputError naming it."""
     p = Path(path)
+    where = f"law file {str(p)!r}"
     try:
         doc = json.loads(p.read_text())
     except FileNotFoundError:
-        raise InputError(f"law file {str(p)!r} does not exist") from None
-    except (OSError, ValueError) as e:
-        raise InputError(f"law file {str(p)!r} is not valid JSON ({e})") from None
+        raise InputError(f"{where} does not exist") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise InputError(f"{where} is not valid JSON ({' '.join(str(e).split())})") from None
     if not isinstance(doc, dict):
-        raise InputError(f"law file {str(p)!r} must hold a JSON object")
+        raise InputError(f"{where} must hold a JSON object")
+    source = f"fit saved in {p.name}"
+    if doc.get("approach") == 2:
+        a, k = doc.get("a"), doc.get("n_opt_coefficient")
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, k)):
+            raise InputError(f"{where} holds an Approach 2 fit without numbers 'a' and "
+                             "'n_opt_coefficient'")
+        return from_isoflop(p.stem, a, k, source)
     fields = doc.get("law", doc.get("params", doc))
-    law = ParametricLaw.from_dict({"id": p.stem, "source": f"fit saved in {p.name}", **fields})
-    return law
+    if not isinstance(fields, dict):
+        raise InputError(f"{where}: 'law' must be an object with {', '.join(PARAMS)}")
+    return ParametricLaw.from_dict({"source": source, **fields, "id": p.stem}, where)
 
 
-__all__ = ["DEFAULT_LAW", "FLOPS_PER_PARAM_TOKEN", "LAWS", "KaplanLaw", "Optimum", "ParametricLaw",
-           "get_law", "load_law"]
+__all__ = ["DEFAULT_LAW", "LAWS", "AllocationLaw", "KaplanLaw", "Law", "Optimum",
+           "ParametricLaw", "get_law", "get_laws", "load_law"]

@@ -13,17 +13,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scalinglab.errors import InputError
-from scalinglab.laws.parametric import ParametricLaw, _jsonable, _out, _positive
+from scalinglab.compute import tokens_for_compute
+from scalinglab.laws.base import Array, Optimum
+from scalinglab.laws.parametric import ParametricLaw
+from scalinglab.results import Result
+from scalinglab.validate import out as _out
+from scalinglab.validate import positive as _positive
 
 R_D_STAR = 15.387756  # Muennighoff et al. 2023, App. A / datablations README
 R_N_STAR = 5.309743
 
 
 def _parametric(law) -> ParametricLaw:
-    if not isinstance(law, ParametricLaw):
-        raise InputError(f"law {law.id!r} is not of the form E + A/N^alpha + B/D^beta; the "
-                         "data-constrained law needs one (e.g. muennighoff2023)")
+    law.require("data-constrained", "the repeated-data loss (it needs a law of the form "
+                "E + A/N^alpha + B/D^beta, e.g. muennighoff2023)")
     return law
 
 
@@ -40,36 +43,37 @@ def effective_params(law, n_params, unique_tokens, r_star=R_N_STAR):
     law = _parametric(law)
     n = _positive(n_params, "n_params")
     u_d = _positive(unique_tokens, "unique tokens")
-    n_for_u = law.G * (u_d * law.G) ** (law.beta / law.alpha)  # N_opt at the compute where D_opt = U
+    n_for_u = law.optimal_for_tokens(u_d).n_params  # N_opt at the compute where D_opt = U
     u_n = np.minimum(n, n_for_u)
     r = np.maximum(n / u_n - 1, 0)
     return _out(u_n + u_n * r_star * (1 - np.exp(-r / r_star)))
 
 
 @dataclass(frozen=True)
-class DataConstrainedLoss:
+class DataConstrainedLoss(Result):
     """Loss of N parameters trained on D tokens drawn from U unique ones."""
 
     law: str
-    n_params: object
-    n_tokens: object
-    unique_tokens: object
-    effective_params: object
-    effective_tokens: object
-    loss: object
-    loss_fresh_data: object
+    n_params: Array
+    n_tokens: Array
+    unique_tokens: Array
+    effective_params: Array
+    effective_tokens: Array
+    loss: Array
+    loss_fresh_data: Array
     terms: dict  # irreducible E, model A/N'^alpha, data B/D'^beta
 
+    _derived = ("epochs", "r_d_star", "r_n_star", "loss_penalty")
+    r_d_star = R_D_STAR
+    r_n_star = R_N_STAR
+
     @property
-    def epochs(self):
+    def epochs(self) -> Array:
         return _out(np.asarray(self.n_tokens) / np.minimum(self.unique_tokens, self.n_tokens))
 
-    def to_dict(self) -> dict:
-        d = dict(self.__dict__, epochs=self.epochs,
-                 r_d_star=R_D_STAR, r_n_star=R_N_STAR,
-                 loss_penalty=_out(np.asarray(self.loss) - self.loss_fresh_data))
-        d["terms"] = {k: _jsonable(v) for k, v in self.terms.items()}
-        return {k: _jsonable(v) for k, v in d.items()}
+    @property
+    def loss_penalty(self) -> Array:
+        return _out(np.asarray(self.loss) - self.loss_fresh_data)
 
 
 def loss(law, n_params, n_tokens, unique_tokens) -> DataConstrainedLoss:
@@ -85,7 +89,7 @@ def loss(law, n_params, n_tokens, unique_tokens) -> DataConstrainedLoss:
 
 
 @dataclass(frozen=True)
-class DataConstrainedOptimum:
+class DataConstrainedOptimum(Result):
     """Best N, D for a budget with U unique tokens, next to the fresh-data optimum."""
 
     law: str
@@ -94,14 +98,17 @@ class DataConstrainedOptimum:
     n_params: float
     n_tokens: float
     loss: float
-    unconstrained: object  # Optimum
+    unconstrained: Optimum
 
-    def to_dict(self) -> dict:
-        return {"law": self.law, "flops": self.flops, "unique_tokens": self.unique_tokens,
-                "n_params": self.n_params, "n_tokens": self.n_tokens,
-                "tokens_per_param": self.n_tokens / self.n_params,
-                "epochs": self.n_tokens / min(self.unique_tokens, self.n_tokens), "loss": self.loss,
-                "unconstrained": self.unconstrained.to_dict()}
+    _derived = ("tokens_per_param", "epochs")
+
+    @property
+    def tokens_per_param(self) -> float:
+        return self.n_tokens / self.n_params
+
+    @property
+    def epochs(self) -> float:
+        return self.n_tokens / min(self.unique_tokens, self.n_tokens)
 
 
 def optimal(law, flops, unique_tokens) -> DataConstrainedOptimum:
@@ -114,8 +121,8 @@ def optimal(law, flops, unique_tokens) -> DataConstrainedOptimum:
     for _ in range(8):
         x = np.linspace(lo, hi, 401)
         n = np.exp(x)
-        i = int(np.argmin(loss(law, n, c / (6 * n), u).loss))
+        i = int(np.argmin(loss(law, n, tokens_for_compute(c, n), u).loss))
         lo, hi = x[max(i - 2, 0)], x[min(i + 2, 400)]
     n = float(np.exp((lo + hi) / 2))
-    d = c / (6 * n)
+    d = tokens_for_compute(c, n)
     return DataConstrainedOptimum(law.id, c, u, n, d, float(loss(law, n, d, u).loss), free)

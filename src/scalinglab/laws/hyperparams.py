@@ -11,11 +11,17 @@ D*(C) = 0.299 C^0.537 (0.29, 0.53 rounded in the text); at 3.8e25 FLOP it gives 
 ~400B params (they trained 405B on 15.6T).
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
-from scalinglab.laws.parametric import _jsonable, _out, _positive
+from scalinglab.compute import FLOPS_PER_PARAM_TOKEN, params_for_compute
+from scalinglab.results import Result
+from scalinglab.validate import out as _out
+from scalinglab.validate import positive as _positive
+from scalinglab.validate import whole
+
+Array = float | np.ndarray
 
 DEEPSEEK_SOURCE = ("DeepSeek-AI 2024, 'DeepSeek LLM: Scaling Open-Source Language Models with "
                    "Longtermism', arXiv:2401.02954, Eq. 1 and Eq. 4")
@@ -30,17 +36,19 @@ def flops_per_token(n_layer, d_model, seq_len=DEEPSEEK_SEQ_LEN):
 
 
 @dataclass(frozen=True)
-class Hyperparams:
+class Hyperparams(Result):
     """DeepSeek LLM's batch size and learning rate (and their M/D split) for a compute budget."""
 
-    flops: object
-    batch_tokens: object
-    learning_rate: object
+    flops: Array
+    batch_tokens: Array
+    learning_rate: Array
     seq_len: int
-    flops_per_token: object  # M_opt
-    n_tokens: object  # D_opt
+    flops_per_token: Array  # M_opt
+    n_tokens: Array  # D_opt
     source: str = DEEPSEEK_SOURCE
     convention: str = "C = M D, M = non-embedding FLOP/token (72 n_layer d^2 + 12 n_layer d l_seq)"
+
+    _derived = ("batch_sequences", "n_params")
 
     @property
     def batch_sequences(self):
@@ -49,37 +57,36 @@ class Hyperparams:
     @property
     def n_params(self):
         """M_opt / 6: non-embedding parameters under 6N FLOP/token (drops the attention term)."""
-        return _out(np.asarray(self.flops_per_token) / 6)
-
-    def to_dict(self) -> dict:
-        d = {**asdict(self), "batch_sequences": self.batch_sequences, "n_params": self.n_params}
-        return {k: _jsonable(v) for k, v in d.items()}
+        return _out(np.asarray(self.flops_per_token) / FLOPS_PER_PARAM_TOKEN)
 
 
 def deepseek(flops, seq_len: int = DEEPSEEK_SEQ_LEN) -> Hyperparams:
     """B_opt = 0.2920 C^0.3271 tokens, lr_opt = 0.3118 C^-0.1250, M_opt, D_opt for C FLOP."""
     c = _positive(flops, "compute")
-    return Hyperparams(_out(c), _out(0.2920 * c**0.3271), _out(0.3118 * c**-0.1250), int(seq_len),
+    seq_len = whole(seq_len, "--seq-len")
+    return Hyperparams(_out(c), _out(0.2920 * c**0.3271), _out(0.3118 * c**-0.1250), seq_len,
                        _out(0.1715 * c**0.5243), _out(5.8316 * c**0.4757))
 
 
 @dataclass(frozen=True)
-class TokenLaw:
+class TokenLaw(Result):
     """Llama 3's compute-optimal training tokens D*(C) = A C^alpha, with N = C / 6D."""
 
-    flops: object
-    n_tokens: object
-    n_params: object
+    flops: Array
+    n_tokens: Array
+    n_params: Array
     A: float = 0.299
     alpha: float = 0.537
     source: str = LLAMA3_SOURCE
 
-    def to_dict(self) -> dict:
-        d = {**asdict(self), "tokens_per_param": _out(np.asarray(self.n_tokens) / self.n_params)}
-        return {k: _jsonable(v) for k, v in d.items()}
+    _derived = ("tokens_per_param",)
+
+    @property
+    def tokens_per_param(self) -> Array:
+        return _out(np.asarray(self.n_tokens) / self.n_params)
 
 
 def llama3_tokens(flops) -> TokenLaw:
     c = _positive(flops, "compute")
     d = 0.299 * c**0.537
-    return TokenLaw(_out(c), _out(d), _out(c / (6 * d)))
+    return TokenLaw(_out(c), _out(d), params_for_compute(c, d))

@@ -15,8 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scalinglab.errors import InputError
-from scalinglab.laws.parametric import Optimum, ParametricLaw, _jsonable, _out, _positive
+from scalinglab.compute import FLOPS_PER_PARAM_TOKEN, FORWARD_FLOPS_PER_PARAM
+from scalinglab.laws.base import Array, Optimum
+from scalinglab.laws.parametric import ParametricLaw
+from scalinglab.results import Result
+from scalinglab.validate import nonnegative as _nonnegative
+from scalinglab.validate import out as _out
+from scalinglab.validate import positive as _positive
 
 SARDANA2023 = ParametricLaw(
     "sardana2023", E=1.69, A=406.4, B=410.7, alpha=0.336, beta=0.283,
@@ -27,69 +32,85 @@ SARDANA2023 = ParametricLaw(
 
 
 def _parametric(law) -> ParametricLaw:
-    if not isinstance(law, ParametricLaw):
-        raise InputError(f"law {law.id!r} is not of the form E + A/N^alpha + B/D^beta; inference-aware "
-                         "sizing needs one (e.g. sardana2023, hoffmann2022, besiroglu2024)")
+    law.require("inference-aware", "inference-aware sizing (it needs a law of the form "
+                "E + A/N^alpha + B/D^beta, e.g. sardana2023)")
     return law
 
 
-def _nonnegative(x, what: str) -> np.ndarray:
-    x = np.asarray(x, dtype=float)
-    if not np.all(np.isfinite(x)) or np.any(x < 0):
-        raise InputError(f"{what} must be zero or positive and finite, got {x if x.ndim else float(x)!r}")
-    return x
+def lifetime_flops(n_params, n_tokens, inference_tokens) -> Array:
+    """6 N D of training plus 2 N T of serving T tokens."""
+    n = np.asarray(n_params, dtype=float)
+    return _out(FLOPS_PER_PARAM_TOKEN * n * n_tokens + FORWARD_FLOPS_PER_PARAM * n * inference_tokens)
 
 
 @dataclass(frozen=True)
-class InferenceAwareOptimum:
+class ChinchillaBaseline(Optimum):
+    """The cheapest-to-train (N, D) with the same loss, serving the same tokens."""
+
+    total_flops: Array = 0.0
+
+
+@dataclass(frozen=True)
+class InferenceAwareOptimum(Result):
     """The (N, D) with the fewest lifetime FLOP (or dollars) reaching `loss`, and the equal-loss
     Chinchilla-style model it replaces."""
 
     law: str
-    loss: object
-    inference_tokens: object
-    n_params: object
-    n_tokens: object
-    chinchilla: Optimum
+    loss: Array
+    inference_tokens: Array
+    n_params: Array
+    n_tokens: Array
+    chinchilla: ChinchillaBaseline
     cost: dict | None = None
 
-    @property
-    def train_flops(self):
-        return _out(6 * np.asarray(self.n_params) * self.n_tokens)
+    _derived = ("tokens_per_param", "flops", "train_flops", "inference_flops", "total_flops",
+                "params_ratio", "tokens_ratio", "flops_ratio")
 
     @property
-    def inference_flops(self):
-        return _out(2 * np.asarray(self.n_params) * self.inference_tokens)
+    def tokens_per_param(self) -> Array:
+        return _out(np.asarray(self.n_tokens) / self.n_params)
 
     @property
-    def total_flops(self):
-        return _out(np.asarray(self.train_flops) + self.inference_flops)
+    def train_flops(self) -> Array:
+        return _out(FLOPS_PER_PARAM_TOKEN * np.asarray(self.n_params) * self.n_tokens)
+
+    flops = train_flops
 
     @property
-    def chinchilla_total_flops(self):
-        c = self.chinchilla
-        return _out(np.asarray(c.flops) + 2 * np.asarray(c.n_params) * self.inference_tokens)
+    def inference_flops(self) -> Array:
+        return _out(FORWARD_FLOPS_PER_PARAM * np.asarray(self.n_params) * self.inference_tokens)
 
-    def to_dict(self) -> dict:
-        c = self.chinchilla
-        d = {"law": self.law, "loss": self.loss, "inference_tokens": self.inference_tokens,
-             "n_params": self.n_params, "n_tokens": self.n_tokens,
-             "tokens_per_param": _out(np.asarray(self.n_tokens) / self.n_params),
-             "flops": self.train_flops, "train_flops": self.train_flops,
-             "inference_flops": self.inference_flops, "total_flops": self.total_flops,
-             "chinchilla": {**c.to_dict(), "total_flops": _jsonable(self.chinchilla_total_flops)},
-             "params_ratio": _out(np.asarray(self.n_params) / c.n_params),
-             "tokens_ratio": _out(np.asarray(self.n_tokens) / c.n_tokens),
-             "flops_ratio": _out(np.asarray(self.total_flops) / self.chinchilla_total_flops)}
-        if self.cost is not None:
-            d["cost"] = {k: _jsonable(v) for k, v in self.cost.items()}
-        return {k: _jsonable(v) for k, v in d.items()}
+    @property
+    def total_flops(self) -> Array:
+        return lifetime_flops(self.n_params, self.n_tokens, self.inference_tokens)
+
+    @property
+    def chinchilla_total_flops(self) -> Array:
+        return self.chinchilla.total_flops
+
+    @property
+    def params_ratio(self) -> Array:
+        return _out(np.asarray(self.n_params) / self.chinchilla.n_params)
+
+    @property
+    def tokens_ratio(self) -> Array:
+        return _out(np.asarray(self.n_tokens) / self.chinchilla.n_tokens)
+
+    @property
+    def flops_ratio(self) -> Array:
+        return _out(np.asarray(self.total_flops) / self.chinchilla_total_flops)
+
+
+def _baseline(law, loss, inference_tokens) -> ChinchillaBaseline:
+    o = law.optimal_for_loss(loss)
+    return ChinchillaBaseline(o.law, o.flops, o.n_params, o.n_tokens, o.loss,
+                              lifetime_flops(o.n_params, o.n_tokens, inference_tokens))
 
 
 def train_tokens(law, loss, inference_tokens):
     """Root D of the first-order condition (Newton in log D; converges monotonically from below)."""
     law = _parametric(law)
-    gap = law._check_target(loss) - law.E
+    gap = law.check_target(loss) - law.E
     t = _nonnegative(inference_tokens, "inference tokens")
     be = law.beta
     c1 = law.B * (1 + be / law.alpha)
@@ -112,7 +133,7 @@ def optimal_for_loss(law, loss, inference_tokens, cost: dict | None = None) -> I
     d = np.asarray(train_tokens(law, loss, inference_tokens))
     n = (law.A / (np.asarray(loss, dtype=float) - law.E - law.B * d**-law.beta)) ** (1 / law.alpha)
     return InferenceAwareOptimum(law.id, _out(loss), _out(inference_tokens), _out(n), _out(d),
-                                 law.optimal_for_loss(loss), cost)
+                                 _baseline(law, loss, inference_tokens), cost)
 
 
 def optimal_for_compute(law, flops, inference_tokens) -> InferenceAwareOptimum:
@@ -138,11 +159,12 @@ def cost_optimal_for_loss(law, loss, prefill_tokens, decode_tokens, train_usd_pe
     weighted = (c_in / c_tr) * u_tr * (pre / u_pre + dec / u_dec)
 
     def dollars(n, d):
-        return _out(c_tr / u_tr * 6 * n * d + c_in * 2 * n * (pre / u_pre + dec / u_dec))
+        return _out(c_tr / u_tr * FLOPS_PER_PARAM_TOKEN * n * d
+                    + c_in * FORWARD_FLOPS_PER_PARAM * n * (pre / u_pre + dec / u_dec))
 
     d = np.asarray(train_tokens(law, loss, weighted))
     n = (law.A / (np.asarray(loss, dtype=float) - law.E - law.B * d**-law.beta)) ** (1 / law.alpha)
-    ch = law.optimal_for_loss(loss)
+    ch = _baseline(law, loss, pre + dec)
     cost = {"usd": dollars(n, d), "chinchilla_usd": dollars(ch.n_params, ch.n_tokens),
             "train_usd_per_flop": float(c_tr), "inference_usd_per_flop": float(c_in),
             "train_mfu": float(u_tr), "prefill_mfu": float(u_pre), "decode_mfu": float(u_dec),

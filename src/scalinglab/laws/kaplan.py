@@ -8,17 +8,19 @@ WebText2, not comparable with Chinchilla's MassiveText losses.
   B_crit = 2.0e6 C^0.24 tokens, S_min = 5.4e3 C^0.03 steps; and B_crit(L) = 2e8 / L^(1/0.21) (Eq. 5.3).
 """
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from scalinglab.errors import InputError
-from scalinglab.laws.parametric import Optimum, _out, _positive
+from scalinglab.laws.base import Law
 from scalinglab.units import PF_DAY
+from scalinglab.validate import out as _out
+from scalinglab.validate import positive as _positive
 
 
 @dataclass(frozen=True)
-class KaplanLaw:
+class KaplanLaw(Law):
     """Kaplan 2020's laws; `optimal` follows Table 6 (N_opt ~ C^0.73) with D = C / 6N."""
 
     id: str = "kaplan2020"
@@ -46,11 +48,17 @@ class KaplanLaw:
     # critical batch as a function of loss, Eq. 5.3
     B_star: float = 2e8
     alpha_B: float = 0.21
-    param_count: str = "non-embedding"
     source: str = ("Kaplan et al. 2020, 'Scaling Laws for Neural Language Models', arXiv:2001.08361 "
                    "(Eq. 1.5 + Table 2 joint fit; Table 6 frontier)")
     note: str = ("N counts NON-embedding parameters; loss in nats/token on WebText2; optimum is "
                  "Table 6's N_opt = 1.3e9 C^0.73 (C in PF-days) with D = C/6N")
+
+    formula = "L(N, D) = [(Nc/N)^(alphaN/alphaD) + Dc/D]^alphaD (N non-embedding)"
+    optimum_formula = ("Table 6: N_opt = 1.3e9 C^0.73 (C in PF-days), D = C/6N (not the joint "
+                       "law's minimum)")
+    counts = "non-embedding"
+    data = "WebText2"
+    lacks = "Kaplan et al. 2020's law is not of the form E + A/N^alpha + B/D^beta"
 
     # --- loss ---------------------------------------------------------------------------------
     @property
@@ -108,13 +116,6 @@ class KaplanLaw:
         """N_opt = G (C/6)^a, the same form as the parametric laws (C in FLOP)."""
         return self.N_e * (6 / PF_DAY) ** self.p_N
 
-    def optimal(self, flops) -> Optimum:
-        """Table 6: N_opt = 1.3e9 (C/PF-day)^0.73; D = C/6N keeps the 6ND budget; loss from L(N, D)."""
-        c = _positive(flops, "compute")
-        n = self.N_e * (c / PF_DAY) ** self.p_N
-        d = c / (6 * n)
-        return Optimum(self.id, _out(c), _out(n), _out(d), self.loss(n, d))
-
     def table6(self, flops) -> dict:
         """Table 6's own frontier at C (C_min): N_opt, D_opt, critical batch, minimum steps."""
         c = _positive(flops, "compute") / PF_DAY
@@ -125,9 +126,6 @@ class KaplanLaw:
     def critical_batch(self, loss):
         """B_crit(L) = B* / L^(1/alpha_B), in tokens (Eq. 5.3)."""
         return _out(self.B_star / _positive(loss, "loss") ** (1 / self.alpha_B))
-
-    def loss_at_optimum(self, flops):
-        return self.optimal(flops).loss
 
     def compute_for_loss(self, loss):
         """Fewest FLOP whose Table-6 allocation reaches loss L (bisection in log C; loss falls with C)."""
@@ -141,11 +139,9 @@ class KaplanLaw:
             raise InputError(f"target loss {loss!r} is out of range for {self.id}")
         return _out(10.0 ** ((lo + hi) / 2))
 
-    def optimal_for_loss(self, loss) -> Optimum:
-        return self.optimal(self.compute_for_loss(loss))
-
-    def to_dict(self) -> dict:
-        return {"kind": "kaplan", **asdict(self), "a": self.a, "b": self.b, "G": self.G}
+    def constants(self) -> dict:
+        return {"alpha_N": self.alpha_N, "alpha_D": self.alpha_D, "N_c": self.N_c, "D_c": self.D_c,
+                "N_e": self.N_e, "p_N": self.p_N}
 
 
 def non_embedding_params(n_layer, d_model):

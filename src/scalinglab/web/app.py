@@ -19,7 +19,6 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from scalinglab import __version__
-from scalinglab.cli._common import json_text
 from scalinglab.results import to_json
 from scalinglab.web import charts, view
 from scalinglab.web.fits import Fits
@@ -86,11 +85,11 @@ def create_app() -> Starlette:
             out = await run(lambda: {"command": verbs.command(verb, body), "argv": verbs.argv(verb, body)})
             return out if isinstance(out, Response) else JSONResponse(out, headers=SECURITY)
         doc = await run(verbs.run, verb, body)
-        return doc if isinstance(doc, Response) else _json(json_text(doc))
+        return doc if isinstance(doc, Response) else _json(to_json(doc))
 
     async def listing(request: Request):
         name = request.url.path.rsplit("/", 1)[-1]
-        return _json(json_text(await run_in_threadpool(verbs.run_argv, LISTS[name])))
+        return _json(to_json(await run_in_threadpool(verbs.run_argv, LISTS[name])))
 
     async def page(request: Request):
         body = await _body(request)
@@ -107,7 +106,7 @@ def create_app() -> Starlette:
 
     def page_data(plan_body, fit_body) -> dict:
         try:
-            doc = json.loads(json_text(verbs.run("plan", plan_body)))  # as printed: inf -> null
+            doc = json.loads(to_json(verbs.run("plan", plan_body)))  # as printed
         except FieldError as e:
             raise _Where(e, "plan") from None
         out = {"plan": doc, "command": verbs.command("plan", plan_body), "fit": None}
@@ -117,8 +116,8 @@ def create_app() -> Starlette:
                 fit_doc, overlay = fits.get(fit_body)
             except FieldError as e:
                 raise _Where(e, "fit") from None
-            out["fit"] = {"doc": fit_doc, "command": verbs.command("fit", fit_body),
-                          "view": view.fit_view(json.loads(json_text(fit_doc)))}
+            out["fit"] = {"doc": json.loads(to_json(fit_doc)), "command": verbs.command("fit", fit_body),
+                          "view": view.fit_view(json.loads(to_json(fit_doc)))}
         out.update(view=view.plan_view(doc), charts=charts.plan_charts(doc, overlay))
         return out
 

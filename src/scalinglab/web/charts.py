@@ -20,10 +20,11 @@ def _law(lid):
     return LAWS.get(lid)
 
 
-def _parametric(law) -> bool:
-    """Laws of the form E + A/N^a + B/D^b: kaplan2020's curve (non-embedding N, WebText2 loss,
-    a tabulated optimum off its own minimum) is left off the isoFLOP chart, as in plots.py."""
-    return law.to_dict().get("kind", "parametric") == "parametric"
+def _drawable(law) -> bool:
+    """Laws with an additive L(N, D) = E + A/N^a + B/D^b: a law of another form (a non-embedding
+    N, another data set, an optimum off its own curve's minimum) or with no L(N, D) at all is
+    left off the isoFLOP chart, as plots.py does; it stays in the table and on the frontier."""
+    return law.can("loss") and law.additive
 
 
 class _Axis:
@@ -126,12 +127,12 @@ def _isoflop(doc, overlay) -> _Chart:
                 _Axis("model size N (parameters)", True, _count1),
                 _Axis("predicted loss (nats/token)", False, _loss2),
                 "Curves: the loss of N parameters trained on C/6N tokens; circles: each law's "
-                "optimum at this compute; star: this plan. kaplan2020 is left out (non-embedding N, "
-                "WebText2 loss).")
+                "optimum at this compute; star: this plan. Laws not of the additive Chinchilla form "
+                "are left out (see the table).")
     n = curves.around(n_plan, 1.5)
     for i, (lid, r) in enumerate(doc["losses"].items()):
         law = _law(lid)
-        if law is None or not _parametric(law):
+        if law is None or not _drawable(law):
             continue
         loss = curves.isoflop_loss(law, c, n)
         d = tokens_for_compute(c, n)
@@ -139,9 +140,10 @@ def _isoflop(doc, overlay) -> _Chart:
         o = r["optimal_at_same_compute"]
         ch.add(f"{lid} optimum", "points", o["n_params"], o["loss"],
                [f"optimum under {_nd(lid, o['n_params'], o['n_tokens'], o['loss'])}"], f"law-{i}")
-    ch.add("this plan", "marker", n_plan, doc["loss"],
-           [f"this plan ({doc['law']}): N = {format_count(n_plan)}, D = "
-            f"{format_count(doc['n_tokens'])}, loss {doc['loss']:.4f}"], "plan")
+    if doc["loss"] is not None:
+        ch.add("this plan", "marker", n_plan, doc["loss"],
+               [f"this plan ({doc['law']}): N = {format_count(n_plan)}, D = "
+                f"{format_count(doc['n_tokens'])}, loss {doc['loss']:.4f}"], "plan")
     if overlay is not None:
         overlay.isoflop(ch.add, c, n)
     return ch
@@ -156,8 +158,8 @@ def _frontier(doc, overlay) -> _Chart:
     ch = _Chart("Compute-optimal model size N against compute C under each law",
                 _Axis("training compute C (FLOP)", True, _flop1),
                 _Axis("compute-optimal N (parameters)", True, _count1),
-                "Lines: each law's optimum under C = 6ND (kaplan2020: Table 6, non-embedding N); "
-                "dotted: 20 tokens per parameter; star: this plan.")
+                "Lines: each law's optimum under C = 6ND (each as its source makes it: see the "
+                "table); dotted: 20 tokens per parameter; star: this plan.")
     for i, lid in enumerate(doc["losses"]):
         law = _law(lid)
         if law is None:

@@ -1,7 +1,7 @@
-"""A fit to uploaded runs, for the page: the `fit --json` document (through the CLI's verb, as
-/api/fit answers), and what the charts draw over the plan: the runs, the fitted law's curves and
-their bootstrap bands (the same resamples, by seed, as the document's intervals). Kept in a small
-cache, so that moving an input of the plan does not refit."""
+"""A fit to uploaded runs, for the page: the `fit` verb's report (what /api/fit answers), and what
+the charts draw over the plan: the runs, the fitted law's curves and their bootstrap bands (the
+very resamples behind the report's intervals). Kept in a small cache, so that moving an input of
+the plan does not refit."""
 
 import json
 import threading
@@ -21,11 +21,11 @@ MAX_BUDGETS = 4  # isoFLOP curves of the fit drawn through the runs: the budgets
 
 @dataclass(frozen=True)
 class Overlay:
-    """Runs and a fitted law (with resamples, K of them as one law of (K, 1) constants)."""
+    """Runs, the law fitted to them and its bootstrap resamples."""
 
     runs: object  # fit.io.Runs
     law: object  # ParametricLaw
-    resampled: object | None  # ParametricLaw of (K, 1) arrays, or None without a bootstrap
+    resampled: object | None  # (K, 5) bootstrap samples of (E, A, B, alpha, beta), or None
     level: float
     flops_range: tuple
 
@@ -54,7 +54,7 @@ class Overlay:
 
     def _isoflop_curve(self, add, c, n) -> None:
         self._curve(add, "your fit", n, curves.isoflop_loss(self.law, c, n),
-                    lambda law: curves.isoflop_loss(law, c, n),
+                    lambda samples: curves.resampled_isoflop_loss(samples, c, n),
                     lambda a, x: f"your fit at {format_sci(c)} FLOP: N = {format_count(a)}, "
                                  f"D = {format_count(tokens_for_compute(c, a))}, loss {x:.4f}")
 
@@ -64,7 +64,7 @@ class Overlay:
             f"run: C = {format_sci(cc)} FLOP, N = {format_count(n)}, loss {x:.4f}"
             for cc, n, x in zip(r.flops, r.n_params, r.loss)], "runs")
         self._curve(add, "your fit", c, self.law.optimal(c).n_params,
-                    lambda law: law.optimal(c).n_params,
+                    lambda samples: curves.resampled_optimal_params(samples, c),
                     lambda x, n: f"your fit at {format_sci(x)} FLOP: N = {format_count(n)}")
 
     def _curve(self, add, name, xs, ys, resampled_ys, label) -> None:
@@ -76,7 +76,7 @@ class Overlay:
 
 
 class Fits:
-    """Fit documents and overlays by request body, the last CACHE_SIZE of them."""
+    """Fit reports and overlays by request body, the last CACHE_SIZE of them."""
 
     def __init__(self, verbs):
         self.verbs = verbs
@@ -84,14 +84,14 @@ class Fits:
         self._lock = threading.Lock()
 
     def get(self, body: dict) -> tuple:
-        """(fit --json document, Overlay) for a fit body (checked as /api/fit checks it)."""
+        """(the `fit` verb's report, as /api/fit prints it; Overlay) for a fit body."""
         key = json.dumps(body, sort_keys=True)
         with self._lock:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        doc = self.verbs.run("fit", body)
-        out = doc, _overlay(body, doc)
+        report = self.verbs.run("fit", body)
+        out = report, overlay(report)
         with self._lock:
             self._cache[key] = out
             while len(self._cache) > CACHE_SIZE:
@@ -99,29 +99,11 @@ class Fits:
         return out
 
 
-def _overlay(body: dict, doc: dict) -> Overlay | None:
-    from scalinglab.fit import io
-    from scalinglab.fit.bootstrap import bootstrap
-    from scalinglab.fit.parametric import ParametricFit
-    from scalinglab.laws import ParametricLaw
-    from scalinglab.web.verbs import _uploads
-
-    if doc.get("approach") != 3:
+def overlay(report) -> Overlay | None:
+    """What the charts draw of a fit report: its runs, its law, its bootstrap resamples."""
+    if report.approach != 3:
         return None  # Approach 2 has no L(N, D) to draw; its document lists the per-budget optima
-    names = {role: body[f"{col}_col"] for role, col in (("n_params", "params"), ("n_tokens", "tokens"),
-             ("flops", "flops"), ("loss", "loss")) if f"{col}_col" in body}
-    drop = body.get("drop_highest")
-    if "dataset" in body:
-        runs = io.dataset(body["dataset"], drop)
-    else:
-        runs = io.drop_highest(io.load_runs(_uploads("fit", body)["csv"], names), drop or 0)
-    law = ParametricLaw.from_dict({"id": "your fit", **doc["params"]})
-    resampled = None
-    if "bootstrap" in doc:
-        fit = ParametricFit(**doc["params"], **{k: doc[k] for k in (
-            "objective", "n_points", "n_starts", "n_at_best", "status", "delta", "se")},
-            at_bound=tuple(doc["at_bound"]), source=runs.source)
-        boot = bootstrap(fit, runs, n=doc["bootstrap"]["n_resamples"], seed=doc["bootstrap"]["seed"])
-        resampled = curves.resampled_law(boot.samples)
-    return Overlay(runs, law, resampled, doc["ci"]["level"],
+    runs, boot = report.data, report.bootstrap
+    return Overlay(runs, report.law, boot.samples if boot is not None else None,
+                   boot.level if boot is not None else report.ci["level"],
                    (float(runs.flops.min()), float(runs.flops.max())))

@@ -65,7 +65,7 @@ def plan_view(doc: dict) -> dict:
                              "tokens come with `scalinglab infer` (not in this build yet); the "
                              "inference-aware optimum above counts serving FLOP."))
     return {"title": f"{format_count(doc['n_params'])} parameters on {format_count(doc['n_tokens'])} "
-                     f"tokens, loss {doc['loss']:.4f} under {doc['law']}",
+                     f"tokens, loss {_f(doc['loss'], '.4f')} under {doc['law']}",
             "sections": sections}
 
 
@@ -113,25 +113,32 @@ def _gauge(r) -> dict:
                  "label": f"this plan {r['tokens_per_param']:,.1f}:1"}]}
 
 
+def _f(x, spec: str) -> str:
+    return "-" if x is None else format(x, spec)
+
+
 def _loss(doc, rest) -> dict:
+    from types import SimpleNamespace
+
+    from scalinglab.cli.plan import _caption  # what the CLI prints under its table
+
     rows = []
     for lid, r in doc["losses"].items():
         o = r["optimal_at_same_compute"]
-        p = f"losses.{lid}"
+        p, t = f"losses.{lid}", r["terms"] or {}
         rows.append({"law": lid, "plan_law": lid == doc["law"], "cells": [
-            _cell(doc, f"{p}.loss", f"{r['loss']:.4f}"),
-            _cell(doc, f"{p}.terms.irreducible", f"{r['terms']['irreducible']:.3f}"),
-            _cell(doc, f"{p}.terms.model", f"{r['terms']['model']:.3f}"),
-            _cell(doc, f"{p}.terms.data", f"{r['terms']['data']:.3f}"),
+            _cell(doc, f"{p}.loss", _f(r["loss"], ".4f")),
+            *(_cell(doc, f"{p}.terms.{k}", _f(t[k], ".3f")) if k in t else {"text": "-"}
+              for k in ("irreducible", "model", "data")),
             _cell(doc, f"{p}.optimal_at_same_compute.n_params", format_count(o["n_params"])),
             _cell(doc, f"{p}.optimal_at_same_compute.n_tokens", format_count(o["n_tokens"])),
             _cell(doc, f"{p}.optimal_at_same_compute.tokens_per_param", f"{o['tokens_per_param']:.3g}"),
-            _cell(doc, f"{p}.optimal_at_same_compute.loss", f"{o['loss']:.4f}")]})
-    caption = ("kaplan2020 is not additive: its 'A/N^a' is L(N, D = inf) and 'B/D^b' the excess "
-               "from finite D; its N is non-embedding and its optimum Table 6's N ~ C^0.73"
-               if "kaplan2020" in doc["losses"] else "")
+            _cell(doc, f"{p}.optimal_at_same_compute.loss", _f(o["loss"], ".4f"))]})
+    caption = _caption(SimpleNamespace(losses=doc["losses"])) or ""
+    loss = _f(doc["loss"], ".4f") + (" nats/token" if doc["loss"] is not None else
+                                     f" ({doc['law']} has no L(N, D))")
     return {"id": "loss", "title": "N and D \u2192 loss under each law", "rows": [
-        _row(doc, f"loss ({doc['law']})", "loss", f"{doc['loss']:.4f} nats/token")],
+        _row(doc, f"loss ({doc['law']})", "loss", loss)],
         "table": {"columns": ["law", "loss", "E", "A/N^a", "B/D^b", "opt N", "opt D", "opt D/N",
                               "opt loss"], "rows": rows, "caption": caption,
                   "title": "Same N and D under every law, and each law's optimum at this compute"},

@@ -284,7 +284,7 @@ function table(t) {
   const head = el("tr", {}, ...t.columns.map((c) => el("th", { scope: "col", text: c })));
   const rows = t.rows.map((r) => el("tr", r.plan_law ? { class: "plan" } : {},
     el("th", { scope: "row", text: r.law + (r.plan_law ? " *" : "") }),
-    ...r.cells.map((c) => el("td", {}, value(c)))));
+    ...r.cells.map((c) => el("td", {}, c.path ? value(c) : c.text))));
   return el("div", { class: "scroll" }, el("table", {},
     el("caption", { text: t.title }), el("thead", {}, head), el("tbody", {}, ...rows)),
     t.caption ? el("p", { class: "caption", text: t.caption }) : null);
