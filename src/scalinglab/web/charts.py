@@ -99,6 +99,10 @@ class _Chart:
                 "series": out, "note": self.note}
 
 
+def _style(i: int) -> str:
+    return f"law-{i % 8}"  # the page has eight law colours
+
+
 def _count1(x) -> str:
     return format_count(x, 1) if x < 1e18 else format_sci(x, 1)
 
@@ -136,10 +140,10 @@ def _isoflop(doc, overlay) -> _Chart:
             continue
         loss = curves.isoflop_loss(law, c, n)
         d = tokens_for_compute(c, n)
-        ch.add(lid, "line", n, loss, [_nd(lid, a, b, x) for a, b, x in zip(n, d, loss)], f"law-{i}")
+        ch.add(lid, "line", n, loss, [_nd(lid, a, b, x) for a, b, x in zip(n, d, loss)], _style(i))
         o = r["optimal_at_same_compute"]
         ch.add(f"{lid} optimum", "points", o["n_params"], o["loss"],
-               [f"optimum under {_nd(lid, o['n_params'], o['n_tokens'], o['loss'])}"], f"law-{i}")
+               [f"optimum under {_nd(lid, o['n_params'], o['n_tokens'], o['loss'])}"], _style(i))
     if doc["loss"] is not None:
         ch.add("this plan", "marker", n_plan, doc["loss"],
                [f"this plan ({doc['law']}): N = {format_count(n_plan)}, D = "
@@ -168,7 +172,7 @@ def _frontier(doc, overlay) -> _Chart:
         ch.add(lid, "line", c, o.n_params, [
             f"{lid} at {format_sci(x)} FLOP: N = {format_count(a)}, D = {format_count(b)} "
             f"({r:.3g} tokens/param)" for x, a, b, r in zip(c, o.n_params, o.n_tokens,
-                                                            o.tokens_per_param)], f"law-{i}")
+                                                            o.tokens_per_param)], _style(i))
     n20, d20 = curves.twenty_to_one(c)
     ch.add("20 tokens/param", "line", c, n20, [
         f"20:1 at {format_sci(x)} FLOP: N = {format_count(a)}, D = {format_count(b)}"
