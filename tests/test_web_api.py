@@ -142,8 +142,31 @@ def test_bad_input_is_a_4xx_naming_the_field(web_server, verb, body, status, fie
     assert "\n" not in err["error"] and "Traceback" not in err["error"]
 
 
+def too_big(web_server, declared: bool) -> int:
+    """The status of a 1 MiB + 1 byte body: announced by Content-Length (answered before it is
+    sent), or streamed in chunks (counted as it arrives)."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    u = urlsplit(web_server)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    body = b"x" * (1024 * 1024 + 1)
+    if declared:
+        c.putrequest("POST", "/api/fit")
+        c.putheader("content-type", "application/json")
+        c.putheader("content-length", str(len(body)))
+        c.endheaders()
+    else:
+        c.request("POST", "/api/fit", body=iter([body[:65536]] * 16 + [b"x"]), encode_chunked=True,
+                  headers={"content-type": "application/json"})
+    status = c.getresponse().status
+    c.close()
+    return status
+
+
 def test_bodies_that_are_not_inputs(web_server):
-    assert post(f"{web_server}/api/plan", None, raw=b"x" * (1024 * 1024 + 1))[0] == 413
+    assert too_big(web_server, declared=True) == 413
+    assert too_big(web_server, declared=False) == 413
     assert post(f"{web_server}/api/plan", None, raw=b"{")[0] == 400
     assert post(f"{web_server}/api/plan", None, raw=b"[1, 2]")[0] == 400
     assert post(f"{web_server}/api/plan", None, raw=b"{}", ctype="text/plain")[0] == 415
@@ -167,6 +190,13 @@ def test_the_page_is_served_with_its_assets_and_nothing_remote(web_server):
             with urllib.request.urlopen(web_server + a) as r:
                 text = r.read().decode()
             assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", text), a  # no remote URLs
+
+
+def test_requests_must_name_this_machine(web_server):
+    req = urllib.request.Request(web_server + "/api/laws", headers={"host": "evil.example"})
+    with pytest.raises(urllib.error.HTTPError) as e:  # DNS rebinding: a page elsewhere cannot call it
+        urllib.request.urlopen(req)
+    assert e.value.code == 400
 
 
 def test_openapi_schema_lists_every_verb(web_server):

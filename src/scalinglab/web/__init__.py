@@ -24,7 +24,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False)
     from scalinglab.web.app import create_app
 
     url = f"http://{host if ':' not in host else f'[{host}]'}:{sock.getsockname()[1]}/"
-    config = uvicorn.Config(create_app(), log_level="warning", access_log=False)
+    config = uvicorn.Config(create_app(host), log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     print(f"scalinglab: serving on {url} (Ctrl+C to stop)", file=sys.stderr, flush=True)
     if host not in ("127.0.0.1", "localhost", "::1"):

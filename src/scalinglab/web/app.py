@@ -64,7 +64,9 @@ async def _body(request: Request):
         return _error(400, f"the request body is not valid JSON ({e})")
 
 
-def create_app() -> Starlette:
+def create_app(host: str = "127.0.0.1") -> Starlette:
+    """The app; requests must name this machine (or `host`) in their Host header, so that a web
+    page elsewhere cannot reach it through a DNS name that resolves to 127.0.0.1."""
     verbs = Verbs()
     fits = Fits(verbs)
 
@@ -141,8 +143,12 @@ def create_app() -> Starlette:
               Route("/api/{verb}", api, methods=["POST"]),
               Route("/api/{verb}/{what:str}", api, methods=["POST"]),
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found,
-                                                        Exception: server_error})
+    from starlette.middleware import Middleware
+    from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+    hosts = ["*"] if host in ("0.0.0.0", "::", "") else ["127.0.0.1", "localhost", "[::1]", "::1", host]
+    return Starlette(routes=routes, middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
+                     exception_handlers={404: not_found, 405: not_found, Exception: server_error})
 
 
 class _Where(Exception):
