@@ -63,6 +63,11 @@ OK = [
     ("plan --params 70B --tokens 15T --law {tmp}/fit.json", {"n_params", "n_tokens", "flops", "loss"}),
     ("plan --arch llama-3-8b --gpu h100 --n-gpus 64 --days 14",
      {"n_params", "n_tokens", "flops", "loss", "memory"}),
+    ("plan --arch llama-3-8b --gpu h100 --n-gpus 64 --days 14 --inference-tokens 1T",
+     {"n_params", "n_tokens", "flops", "loss", "memory", "inference", "serving"}),
+    ("infer llama-2-7b --gpu a100", {"rows"}),
+    ("infer mixtral-8x7b --gpu h100 --n-gpus 2 --interconnect 450 --weights int4 --kv-dtype fp8 "
+     "--batch 1,8,64,256 --prompt 2K --output 512 --price 2.5 --max-tpot 50ms", {"rows"}),
 ]
 
 BAD = [
@@ -96,6 +101,9 @@ BAD = [
     "plot nope -o {tmp}/x.png", "plot isoflop", "plot isoflop -o {tmp}/x.txt", "plot isoflop -o {tmp}/nodir/x.png",
     "plot isoflop -o {tmp}/x.png -c 0", "plot contour -o {tmp}/x.png --law all", "plot fit -o {tmp}/x.png",
     "plot fit {tmp}/missing.csv -o {tmp}/x.png", "plot plan -o {tmp}/x.png",
+    "infer llama-2-7b", "infer nope --gpu a100", "infer llama-2-7b --gpu a100 --batch 0",
+    "infer llama-2-7b --gpu a100 --weights fp8", "infer llama-2-7b --gpu a100 --max-tpot 5m",
+    "infer llama-2-7b --gpu nope", "plot infer -o {tmp}/x.png --gpu a100",
 ]
 
 
@@ -152,12 +160,13 @@ TOKENS = st.sampled_from(["70B", "15T", "0", "-1", "1e30", "abc", "40%", "1.5", 
                           "--law", "--gpu", "--mfu", "--compute", "--n-gpus", "--dtype", "--json", "fp8",
                           "--mode", "infer", "llama-2-7b", "--unique-tokens", "--loss", "2.0", ",", "",
                           "--params", "--tokens", "--days", "--arch", "--context", "--seq", "1e-300", "1e400",
-                          "1T", "--sparse", "--inference-tokens", "mixtral-8x7b", "--zero", "3"])
+                          "1T", "--sparse", "--inference-tokens", "mixtral-8x7b", "--zero", "3", "--batch",
+                          "--max-tpot", "50ms", "--weights", "int4", "--prompt", "--output", "1,8"])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(verb=st.sampled_from(["loss", "optimal", "flops", "time", "memory", "hyperparams", "gpus", "plan", "params",
-                              "explain", "models", "precision"]),
+                              "explain", "models", "precision", "infer"]),
        words=st.lists(TOKENS, max_size=6))
 def test_random_arguments_never_traceback(cli, verb, words):
     r = cli(verb, *words)

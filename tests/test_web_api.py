@@ -53,6 +53,10 @@ SAME = [
     ("memory", {"arch": "mixtral-8x7b", "mode": "lora", "lora_experts": False, "dropout": 0.1},
      ["memory", "mixtral-8x7b", "--mode", "lora", "--no-lora-experts", "--dropout", "0.1"]),
     ("params", {"arch": "mixtral-8x7b"}, ["params", "mixtral-8x7b"]),
+    ("infer", {"arch": "llama-3-70b", "gpu": "h100", "n_gpus": 4, "weights": "fp8", "price": 2.5,
+               "max_tpot": "50ms"},
+     ["infer", "llama-3-70b", "--gpu", "h100", "--n-gpus", "4", "--weights", "fp8", "--price", "2.5",
+      "--max-tpot", "50ms"]),
     ("flops", {"n_tokens": "2T", "arch": "llama-2-7b", "convention": "palm"},
      ["flops", "--arch", "llama-2-7b", "--convention", "palm", "--", "2T"]),
     ("hyperparams", {"compute": "1e20"}, ["hyperparams", "--compute", "1e20"]),
@@ -86,6 +90,7 @@ def test_uploaded_config_equals_the_file(web_server, cli, tmp_path, monkeypatch)
     for verb, body, argv in (
             ("params", {}, ["params", "mymodel.json"]),
             ("memory", {"gpu": "a10", "mode": "infer"}, ["memory", "mymodel.json", "--gpu", "a10", "--mode", "infer"]),
+            ("infer", {"gpu": "l4", "price": "0.8"}, ["infer", "mymodel.json", "--gpu", "l4", "--price", "0.8"]),
             ("plan", {"n_tokens": "2T", "gpu": "h100", "n_gpus": 8},
              ["plan", "--arch", "mymodel.json", "--tokens", "2T", "--gpu", "h100", "--n-gpus", "8"])):
         status, text = post(f"{web_server}/api/{verb}", {**body, "config": cfg, "config_name": "mymodel.json"})
@@ -121,6 +126,8 @@ BAD = [  # (verb, body, status, field)
     ("memory", {"arch": "llama-2-7b", "zero": 7}, 400, "zero"),
     ("memory", {"arch": "llama-2-7b", "n_gpus": 3, "tp": 2}, 400, "n_gpus"),
     ("loss", {"n_params": "-7B", "n_tokens": "1T"}, 400, "n_params"),
+    ("infer", {"arch": "llama-3-8b", "gpu": "h100", "max_tpot": "fast"}, 400, "max_tpot"),
+    ("infer", {"arch": "llama-3-8b"}, 400, "gpu"),
     ("fit", {"csv": "a,b\n1,2\n"}, 400, "csv"),
     ("fit", {"csv": "N,D,loss\n1,2\n"}, 400, "csv"),
     ("fit", {"csv": 5}, 400, "csv"),

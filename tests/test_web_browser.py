@@ -86,10 +86,12 @@ class Page:
                 self.page.fill(f"#{name}", v or "")
             self.wait(n)
 
-    def shown(self) -> dict:
-        """JSON path -> the raw value of every number on the page."""
+    def shown(self, doc: str = "plan") -> list:
+        """(JSON path, raw value) of every number on the page from one document: the plan's,
+        or `infer`'s (the serving section)."""
         return self.page.eval_on_selector_all(
-            "#sections output[data-path]", "es => es.map(e => [e.dataset.path, e.dataset.value])")
+            f"#sections section[data-doc={doc}] output[data-path]",
+            "es => es.map(e => [e.dataset.path, e.dataset.value])")
 
     def error(self) -> str:
         return self.page.inner_text("#error") if self.page.is_visible("#error") else ""
@@ -97,12 +99,12 @@ class Page:
 
 def at(doc, path):
     for k in path.split("."):
-        doc = doc[k]
+        doc = doc[int(k)] if isinstance(doc, list) else doc[k]
     return doc
 
 
-def assert_shows(page, doc):
-    shown = page.shown()
+def assert_shows(page, doc, kind="plan"):
+    shown = page.shown(kind)
     assert len(shown) > 20
     for path, raw in shown:
         assert json.loads(raw) == at(doc, path), path
@@ -240,6 +242,18 @@ def test_upload_csv_and_config(browser, web_server, cli, tmp_path, monkeypatch):
     assert p.errors == [] and other.errors == []
     other.ctx.close()
     p.ctx.close()
+
+
+def test_serving_cost_equals_infer(planner, cli):
+    planner.set(mode="nd", n_params="", n_tokens="2T", arch="llama-3-70b", gpu="h100-sxm", n_gpus="",
+                price="2.5", serve_gpus="4", inference_tokens="", unique_tokens="")
+    assert planner.error() == "", planner.error()
+    doc = cli("infer", "--json", "llama-3-70b", "--gpu", "h100-sxm", "--price", "2.5", "--n-gpus", "4").json
+    assert_shows(planner, doc, "infer")
+    text = planner.page.inner_text("#s-serving")
+    assert "scalinglab infer --gpu h100-sxm --price 2.5 --n-gpus 4 llama-3-70b" in text
+    assert f"${doc['rows'][0]['usd_per_million_output_tokens']:.3g}"[:4] in text
+    planner.set(serve_gpus="")
 
 
 def test_charts_hover_and_keyboard(planner):

@@ -13,8 +13,8 @@ import types
 
 __version__ = "0.1.0"
 
-API = ("loss", "optimal", "flops", "training_time", "params", "memory", "fit", "plan", "laws",
-       "accelerators")
+API = ("loss", "optimal", "flops", "training_time", "params", "memory", "infer", "fit", "plan",
+       "laws", "accelerators")
 __all__ = ["__version__", *API]
 
 

@@ -128,6 +128,55 @@ def memory(arch, mode="train", dtype="bf16", gpu=None, **kw):
     return estimate_for(arch, mode, dtype, gpu=gpu, **kw)
 
 
+def infer(arch, gpu=None, n_gpus=1, weights="bf16", kv_dtype=None, batch="1,8,64,256",
+          prompt=2048, output=512, price=None, max_tpot=None, compute_dtype=None,
+          compute_efficiency=None, bandwidth_efficiency=None, interconnect=None,
+          allreduce_latency=None):
+    """Serving speed and cost over batch sizes (scalinglab.inference.estimate): TTFT, TPOT,
+    tokens/s, the bound, memory and fit, $ per million tokens; with max_tpot, the largest batch
+    meeting it that fits. Strings as the CLI takes them: batch "1,8,64", prompt "2K", max_tpot
+    "50ms", interconnect "450" (GB/s per direction), allreduce_latency "6us"."""
+    from scalinglab import inference
+    from scalinglab.errors import InputError
+
+    if gpu is None:
+        raise InputError("give --gpu (see `scalinglab gpus`)")
+    whole = units.parse_whole
+    batches = (units.parse_list(batch, whole, "--batch") if isinstance(batch, str) else
+               [whole(b, "--batch") for b in ([batch] if isinstance(batch, (int, float)) else batch)])
+    options = {k: v for k, v in dict(
+        compute_efficiency=_num(compute_efficiency, "--compute-efficiency", units.parse_fraction),
+        bandwidth_efficiency=_num(bandwidth_efficiency, "--bandwidth-efficiency",
+                                  units.parse_fraction),
+        interconnect=None if interconnect is None else 1e9 * units.parse_number(
+            interconnect, "--interconnect (GB/s per direction)"),
+        allreduce_latency=_num(allreduce_latency, "--allreduce-latency", units.parse_duration),
+    ).items() if v is not None}
+    return inference.estimate(
+        arch, gpu, whole(n_gpus, "--n-gpus"), weights, kv_dtype, batch=batches,
+        prompt=whole(prompt, "--prompt"), output=whole(output, "--output"),
+        price=_num(price, "--price", units.parse_price),
+        max_tpot=_num(max_tpot, "--max-tpot", units.parse_duration), compute_dtype=compute_dtype,
+        **options)
+
+
+def infer_sweeps(arch, gpus, weights=("bf16",), n_gpus=1, prompt=2048, output=512,
+                 max_tpot=None, interconnect=None) -> list:
+    """`plot infer`: inference.sweep (batch 1 to 2,048) for every GPU x weights."""
+    from scalinglab import inference
+    from scalinglab.errors import InputError
+
+    if not gpus:
+        raise InputError("`plot infer` needs --gpu (repeat it to compare accelerators)")
+    kw = {} if interconnect is None else {"interconnect": 1e9 * units.parse_number(
+        interconnect, "--interconnect (GB/s per direction)")}
+    return [inference.sweep(arch, g, units.parse_whole(n_gpus, "--n-gpus"), w,
+                            prompt=units.parse_whole(prompt, "--prompt"),
+                            output=units.parse_whole(output, "--output-tokens"),
+                            max_tpot=_num(max_tpot, "--max-tpot", units.parse_duration), **kw)
+            for g in gpus for w in weights]
+
+
 def fit(data, approach=3, bootstrap=None, seed=0, **kw):
     """Fit a law to runs (CSV path, DataFrame, dict of columns): Approach 3 with bootstrap
     intervals (4,000 resamples by default) or Approach 2 (isoFLOP)."""

@@ -10,6 +10,7 @@ from scalinglab.compute import (CHINCHILLA_TOKENS_PER_PARAM, TrainingFlops, para
                                 tokens_for_compute, training_flops)
 from scalinglab.errors import InputError
 from scalinglab.hardware import get_accelerator
+from scalinglab.inference import ServingCost, serving_cost
 from scalinglab.laws import DEFAULT_LAW, LAWS, get_law
 from scalinglab.laws.base import Law, Optimum
 from scalinglab.memory import MemoryEstimate, plan_memory
@@ -96,6 +97,7 @@ class Plan(Result):
     arch: ArchInfo | None = omit_none()  # the architecture behind N
     inference: InferenceBlock | None = omit_none()  # with inference_tokens
     data_constrained: DataBlock | None = omit_none()  # with unique_tokens
+    serving: ServingCost | None = omit_none()  # with inference_tokens, arch and gpu
 
     _derived = ("tokens_per_param", "flops", "forward_flops", "backward_flops", "pf_days", "loss")
 
@@ -162,7 +164,8 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
     that count non-embedding parameters get that count. gpu: accelerator id; the run's time and
     cost on n_gpus (default 1) at dtype, mfu (default 0.4), sparse peak, price (USD per
     GPU-hour). days (with gpu) sets the compute budget. arch with gpu: training memory per GPU.
-    inference_tokens, unique_tokens: the inference-aware and data-constrained blocks."""
+    inference_tokens, unique_tokens: the inference-aware and data-constrained blocks;
+    inference_tokens with arch and gpu: the GPU-hours and cost to serve them (serving_cost)."""
     law = get_law(law)
     _needs_gpu(gpu, n_gpus=n_gpus, days=days, mfu=mfu, sparse=sparse or None, price=price,
                dtype=None if dtype == DEFAULT_DTYPE else dtype)
@@ -192,13 +195,15 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
     hardware = None if gpu is None else training_time(flops.flops, gpu, n_gpus, dtype, mfu,
                                                       sparse, price)
     memory = None if arch is None or gpu is None else plan_memory(arch, gpu, int(n_gpus))
+    serving = (None if arch is None or gpu is None or inference_tokens is None else
+               serving_cost(arch, gpu, inference_tokens, price))
     inference, data, extra_notes = plan_extras(law, losses[law.id].n_params, d, inference_tokens,
                                                unique_tokens)
     assumptions = (_law_assumptions(law, n, non_embedding)
                    + (hardware.assumptions if hardware else ())
                    + (info.assumptions if info else ()) + extra_notes)
     return Plan(law.id, "; ".join(how + [solved]), n, d, flops, losses, ratio_check(n, d, law),
-                assumptions, memory, hardware, info, inference, data)
+                assumptions, memory, hardware, info, inference, data, serving)
 
 
 def _needs_gpu(gpu, **options) -> None:

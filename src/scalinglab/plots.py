@@ -437,5 +437,56 @@ def plan_figure(plan, laws=()):
     return fig
 
 
+def infer_figure(estimates, max_tpot=None):
+    """Serving throughput against latency over batch size: decode tokens/s per GPU (B / TPOT / n)
+    against time per output token, one curve per setup (GPU, weights), from inference.sweep
+    results; the roofline knee (decode turns compute-bound) starred, batches that do not fit in
+    memory dotted, powers of two labelled."""
+    if not estimates:
+        raise InputError("infer_figure needs at least one inference estimate")
+    fig, (row,) = _figure(size=(9, 5.8), footnote=(
+        "Roofline: step = max(bytes / (bandwidth x e_bw), FLOP / (peak x e_flop)) + all-reduces "
+        "(scalinglab inference); static batches of one prompt and output length. Dashed "
+        "lines: the compute roof, peak x e_flop / FLOP per token.\n" + "; ".join(sorted({
+            f"{e.prompt:,} + {e.output:,} tokens, e_flop {e.setup.compute_efficiency:.2g}, "
+            f"e_bw {e.setup.bandwidth_efficiency:.2g}" for e in estimates}))))
+    ax = row[0]
+    for i, e in enumerate(estimates):
+        r = {k: np.array([x[k] for x in e.rows]) for k in ("batch", "tpot_s", "fits")}
+        thr = r["batch"] / r["tpot_s"] / e.setup.n_gpus
+        ms = r["tpot_s"] * 1e3
+        col = f"C{i}"
+        ax.plot(ms, thr, color=col, lw=1.8, ls=":", gid=f"infer-{i}")
+        ok = r["fits"].astype(bool)
+        ax.plot(np.where(ok, ms, np.nan), np.where(ok, thr, np.nan), color=col, lw=1.8,
+                label=setup_label(e))
+        two = np.flatnonzero(np.log2(r["batch"]) % 1 == 0)
+        ax.plot(ms[two], thr[two], "o", ms=3.5, color=col)
+        for j in two[::2]:
+            ax.annotate(f"{int(r['batch'][j])}", (ms[j], thr[j]), xytext=(3, -8),
+                        textcoords="offset points", fontsize=6.5, color=col)
+        ax.axhline(e.compute_roof, color=col, lw=0.8, ls="--", alpha=0.7)
+        k = np.flatnonzero(r["batch"] == e.compute_bound_batch)
+        if k.size:
+            ax.plot(ms[k], thr[k], "*", ms=13, color=col, mec="k", zorder=5,
+                    label=f"knee: compute-bound from batch {e.compute_bound_batch:,}")
+    if max_tpot is not None:
+        ax.axvline(max_tpot * 1e3, color="0.3", lw=1, ls="--",
+                   label=f"latency target {max_tpot * 1e3:g} ms")
+    ax.plot([], [], color="0.4", ls=":", label="does not fit in memory")
+    ax.set(xscale="log", yscale="log", xlabel="time per output token, TPOT (ms)",
+           ylabel="decode output tokens/s per GPU (B / TPOT / n)",
+           title=f"Throughput vs latency over batch size: {estimates[0].setup.model}")
+    _count_axis(ax.yaxis)
+    ax.legend(fontsize=7.5, loc="lower right")
+    return fig
+
+
+def setup_label(e) -> str:
+    s = e.setup
+    return f"{s.n_gpus} x {s.gpu}, {s.weights}"
+
+
 FIGURES = {"isoflop": isoflop_figure, "frontier": frontier_figure, "contour": contour_figure,
-           "history": history_figure, "fit": fit_figure, "plan": plan_figure}
+           "history": history_figure, "fit": fit_figure, "plan": plan_figure,
+           "infer": infer_figure}

@@ -67,6 +67,12 @@ TABLE = (
     Precision("int8", 8, "int8", False, False, "integer", ("i8",), "two's complement"),
     Precision("int4", 4, "int4", False, False, "integer", ("i4",),
               "two's complement; group scales not included (see int4 formats with scales)"),
+    Precision("int4-g128", 4 + (16 + 4) / 128, "fp16", False, False,
+              "4-bit integers + an fp16 scale and a 4-bit zero point per 128 weights (W4A16)",
+              ("awq", "gptq", "w4a16", "int4-awq", "int4-gptq"),
+              "AutoAWQ awq/modules/linear/gemm.py WQLinear_GEMM @d9dc8e5: int32-packed 4-bit "
+              "qweight, fp16 scales and int32-packed 4-bit qzeros per 128 inputs: 4 + (16 + 4) / "
+              "128 = 4.156 bits (AutoGPTQ packs the same); dequantised to fp16 for the matmuls"),
     Precision("fp4", 4, "fp4", False, False, "E2M1 1/2/1 (element only)", ("float4", "e2m1"),
               "OCP Microscaling Formats (MX) v1.0 element; block scales not included"),
     Precision("nvfp4", 4 + 8 / 16, "fp4", False, False, "E2M1 + an E4M3 scale per 16 values", (),

@@ -132,15 +132,21 @@ def parse_bytes(text, what: str = "memory") -> float:
     return _positive(value * _BYTES.get(unit, 1.0), text, what)
 
 
-_SECONDS = {"s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "min": 60.0, "h": 3600.0}
+_SECONDS = {"": 1.0, "s": 1.0, "sec": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9, "min": 60.0,
+            "h": 3600.0}
+_DURATION = re.compile(r"^\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*([a-z]*)\s*$", re.I)
 
 
 def parse_duration(text, what: str = "duration") -> float:
-    """A duration in seconds: '50ms', '0.05s', '2 min'; a bare number is seconds."""
-    value, unit = _split(text, what, _SECONDS)
-    if unit and unit not in _SECONDS:
-        raise InputError(f"{what}: unknown unit {unit!r} in {text!r} (use ms, s or min)")
-    return _positive(value * _SECONDS.get(unit, 1.0), text, what)
+    """A duration in seconds: '50ms', '0.05s', '6us', '2 min'; a bare number is seconds. Only
+    time units: '5m' is an error, not 5 million seconds."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return _positive(float(text), text, what)
+    m = _DURATION.match(str(text))
+    if not m or m.group(2).lower() not in _SECONDS:
+        raise InputError(f"{what}: cannot read {text!r} as a duration (use ms, s, us or min: "
+                         "50ms, 0.05s)")
+    return _positive(float(m.group(1)) * _SECONDS[m.group(2).lower()], text, what)
 
 
 def parse_list(text, parse, what: str = "list") -> list:

@@ -17,7 +17,7 @@ from scalinglab.errors import InputError
 VERBS = {
     "plan": "plan", "loss": "core", "optimal": "core", "flops": "core", "laws": "core",
     "time": "hardware", "gpus": "hardware", "precision": "hardware", "params": "arch",
-    "memory": "memory", "fit": "fit", "hyperparams": "beyond", "explain": "beyond",
+    "memory": "memory", "infer": "infer", "fit": "fit", "hyperparams": "beyond", "explain": "beyond",
     "models": "plots", "plot": "plots", "serve": "serve",
 }
 

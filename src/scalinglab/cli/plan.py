@@ -104,4 +104,9 @@ def plan_cmd(
 
         memory_summary(p.memory)
         console.print()
+    if p.serving is not None:
+        from scalinglab.cli.infer import serving_summary
+
+        serving_summary(p.serving)
+        console.print()
     assumptions(p.assumptions)

@@ -80,8 +80,10 @@ def _check_output(output: str) -> str:
 
 @app.command("plot")
 def plot_cmd(
-    name: Annotated[str, typer.Argument(help="isoflop, frontier, contour, history, fit or plan.")],
-    runs: Annotated[Optional[str], typer.Argument(help="plot fit: CSV of runs (N, D, loss).")] = None,
+    name: Annotated[str, typer.Argument(help="isoflop, frontier, contour, history, fit, plan or "
+                                             "infer.")],
+    runs: Annotated[Optional[str], typer.Argument(help="plot fit: CSV of runs (N, D, loss); plot "
+                                                       "infer: the model (preset or config.json).")] = None,
     output: Annotated[str, typer.Option("--output", "-o", help="File: .png, .svg or .pdf.")] = "",
     law: Annotated[Optional[str], typer.Option("--law", help="Law id or fit.json (frontier: "
                                                "all laws unless given).")] = None,
@@ -90,9 +92,22 @@ def plot_cmd(
     params: Annotated[Optional[str], typer.Option("--params", "-n", help="plan: N.")] = None,
     tokens: Annotated[Optional[str], typer.Option("--tokens", "-d", help="plan: D.")] = None,
     target_loss: Annotated[Optional[float], typer.Option("--loss", help="plan: target.")] = None,
+    gpu: Annotated[Optional[list[str]], typer.Option("--gpu", help="infer: accelerator (repeat "
+                                                                   "to compare).")] = None,
+    weights: Annotated[Optional[list[str]], typer.Option("--weights", help="infer: weight dtype "
+                                                         "(repeat to compare; default bf16).")] = None,
+    n_gpus: Annotated[str, typer.Option("--n-gpus", help="infer: tensor-parallel GPUs.")] = "1",
+    prompt: Annotated[str, typer.Option("--prompt", help="infer: prompt tokens.")] = "2048",
+    out_tokens: Annotated[str, typer.Option("--output-tokens", help="infer: output tokens per "
+                                                                    "request.")] = "512",
+    max_tpot: Annotated[Optional[str], typer.Option("--max-tpot", help="infer: latency target, "
+                                                                       "e.g. 50ms.")] = None,
+    interconnect: Annotated[Optional[str], typer.Option("--interconnect", help="infer: GB/s per "
+                                                        "direction between GPUs.")] = None,
     json: Json = False,
 ):
-    """Draw a figure to a file: isoflop, frontier, contour, history, fit (runs CSV) or plan."""
+    """Draw a figure to a file: isoflop, frontier, contour, history, fit (runs CSV), plan or infer
+    (throughput vs latency over batch size for a model on one or several GPUs / dtypes)."""
     from scalinglab import plots
     from scalinglab.laws import LAWS, get_law
 
@@ -102,8 +117,11 @@ def plot_cmd(
     if not output:
         raise InputError("give the output file with -o FILE (.png, .svg or .pdf)")
     _check_output(output)
-    if runs is not None and name != "fit":
+    if runs is not None and name not in ("fit", "infer"):
         raise InputError(f"only `plot fit` takes a runs file (got {runs!r} for {name})")
+    if name == "infer":
+        return _infer(runs, output, gpu, weights, n_gpus, prompt, out_tokens, max_tpot,
+                      interconnect, json)
     budgets = [parse_flops(c) for c in compute or ()]
     every = law is not None and law.lower() == "all"
     if every and name != "frontier":
@@ -131,6 +149,23 @@ def plot_cmd(
                            "law": used})
     console.print(f"wrote {path} ({name}" + (f", law {used}" if isinstance(used, str) else "")
                   + ")")
+
+
+def _infer(arch, output, gpus, weights, n_gpus, prompt, out_tokens, max_tpot, interconnect,
+           json) -> None:
+    """`plot infer ARCH --gpu G [--gpu G2] [--weights W ...]`: one curve per GPU x weights."""
+    from scalinglab import api, plots
+
+    if arch is None:
+        raise InputError("`plot infer` needs a model: plot infer llama-2-7b --gpu a100 -o FILE")
+    curves = api.infer_sweeps(arch, gpus, weights or ["bf16"], n_gpus, prompt, out_tokens,
+                              max_tpot, interconnect)
+    path = plots.save(plots.infer_figure(curves, curves[0].max_tpot_s), output)
+    labels = [plots.setup_label(c) for c in curves]
+    if json:
+        return print_json({"figure": "infer", "path": str(path),
+                           "format": path.suffix[1:].lower(), "law": None, "curves": labels})
+    console.print(f"wrote {path} (infer: {', '.join(labels)})")
 
 
 def _plan(budgets, params, tokens, target_loss, law):

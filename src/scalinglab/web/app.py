@@ -97,16 +97,19 @@ def create_app(host: str = "127.0.0.1") -> Starlette:
         body = await _body(request)
         if isinstance(body, Response):
             return body
-        if not isinstance(body, dict) or set(body) - {"plan", "fit"}:
-            extra = sorted(set(body) - {"plan", "fit"}) if isinstance(body, dict) else [None]
-            return _error(400, "the page sends {\"plan\": {...}, \"fit\": {...}}", extra[0])
+        parts = {"plan", "fit", "infer"}
+        if not isinstance(body, dict) or set(body) - parts:
+            extra = sorted(set(body) - parts) if isinstance(body, dict) else [None]
+            return _error(400, "the page sends {\"plan\": {...}, \"fit\": {...}, \"infer\": {...}}",
+                          extra[0])
         try:
-            out = await run_in_threadpool(page_data, body.get("plan", {}), body.get("fit"))
+            out = await run_in_threadpool(page_data, body.get("plan", {}), body.get("fit"),
+                                          body.get("infer"))
         except _Where as e:
             return _error(400, str(e.error), e.error.field, e.where)
         return _json(to_json(out, indent=None))
 
-    def page_data(plan_body, fit_body) -> dict:
+    def page_data(plan_body, fit_body, infer_body) -> dict:
         try:
             doc = json.loads(to_json(verbs.run("plan", plan_body)))  # as printed
         except FieldError as e:
@@ -120,7 +123,14 @@ def create_app(host: str = "127.0.0.1") -> Starlette:
                 raise _Where(e, "fit") from None
             out["fit"] = {"doc": json.loads(to_json(fit_doc)), "command": verbs.command("fit", fit_body),
                           "view": view.fit_view(json.loads(to_json(fit_doc)))}
-        out.update(view=view.plan_view(doc), charts=charts.plan_charts(doc, overlay))
+        serving = None
+        if infer_body is not None:
+            try:
+                serving = json.loads(to_json(verbs.run("infer", infer_body)))
+            except FieldError as e:
+                raise _Where(e, "infer") from None
+            out["infer"] = {"doc": serving, "command": verbs.command("infer", infer_body)}
+        out.update(view=view.plan_view(doc, serving), charts=charts.plan_charts(doc, overlay))
         return out
 
     async def openapi(request: Request):
@@ -183,11 +193,12 @@ def schema(verbs: Verbs) -> dict:
                                          "summary": f"`scalinglab {' '.join(LISTS[name])} --json`",
                                          "responses": {"200": ok}}}
     paths["/api/page"] = {"post": {
-        "operationId": "page", "summary": "What the page shows for a plan (and a fit)",
+        "operationId": "page", "summary": "What the page shows for a plan (a fit, the serving cost)",
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "additionalProperties": False, "properties": {
                 "plan": {"$ref": "#/components/schemas/plan"},
-                "fit": {"$ref": "#/components/schemas/fit"}}}}}},
+                "fit": {"$ref": "#/components/schemas/fit"},
+                "infer": {"$ref": "#/components/schemas/infer"}}}}}},
         "responses": {"200": {"description": "plan, command, view, charts, fit", "content": {
             "application/json": {"schema": {"type": "object"}}}}, **errors}}}
     components = {name: verbs[name].schema() for name in VERBS}

@@ -20,8 +20,8 @@ from scalinglab.errors import InputError
 RENAME = {"params": "n_params", "tokens": "n_tokens", "target_loss": "loss", "n_boot": "bootstrap"}
 # options the web never passes: they write files, print something else, or need the hf extra
 LEFT_OUT = {"json", "report", "plot", "output", "exact", "list_", "compare_"}
-VERBS = ("plan", "loss", "optimal", "flops", "time", "memory", "params", "fit", "hyperparams")
-WITH_CONFIG = ("plan", "flops", "memory", "params")  # verbs with an `arch` that a config.json can be
+VERBS = ("plan", "loss", "optimal", "flops", "time", "memory", "infer", "params", "fit", "hyperparams")
+WITH_CONFIG = ("plan", "flops", "memory", "infer", "params")  # an `arch` that a config.json can be
 MAX_TEXT = 512 * 1024  # characters of an uploaded CSV or config.json
 MAX_RUNS = 2000  # rows of an uploaded CSV: a 4,000-resample bootstrap of them stays ~seconds
 LIMITS = {("fit", "bootstrap"): (0, 4000), ("fit", "starts"): (1, 4500), ("fit", "seed"): (0, 2**32 - 1),

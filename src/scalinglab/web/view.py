@@ -12,8 +12,9 @@ GAUGE_DECADES = 4  # the tokens-per-parameter gauge runs from 1 to 10^4
 
 
 def _get(doc, path: str):
+    """The value at a dotted JSON path ("hardware.days", "rows.0.tpot_s")."""
     for k in path.split("."):
-        doc = doc[k]
+        doc = doc[int(k)] if isinstance(doc, list) else doc[k]
     return doc
 
 
@@ -30,8 +31,8 @@ def _times(x: float) -> str:
     return f"{x:.2f}x" if x < 10 else f"{x:,.1f}x"
 
 
-def _money(x) -> str:
-    return "n/a (give a price per GPU-hour)" if x is None else f"${format_count(x)}"
+def _money(x, missing: str = "n/a (give a price per GPU-hour)") -> str:
+    return (missing or "-") if x is None else f"${format_count(x)}"
 
 
 def _energy(kwh) -> str:
@@ -44,8 +45,9 @@ def _lines(assumptions, *prefixes) -> list:
     return [a for a in assumptions if a.split(":")[0] in prefixes]
 
 
-def plan_view(doc: dict) -> dict:
-    """The sections of the page, in the order of the chain."""
+def plan_view(doc: dict, serving: dict | None = None) -> dict:
+    """The sections of the page, in the order of the chain; `serving` is `infer --json` for the
+    plan's architecture on its GPU."""
     notes = doc["assumptions"]
     hw_notes = (doc.get("hardware") or {}).get("assumptions", [])
     arch_notes = (doc.get("arch") or {}).get("assumptions", [])
@@ -61,9 +63,9 @@ def plan_view(doc: dict) -> dict:
         sections.append(_inference(doc, _lines(rest, "inference")))
     if doc.get("data_constrained"):
         sections.append(_data(doc, _lines(rest, "repeated data")))
-    sections.append(_missing("serving", "Serving cost", "Tokens per second and cost per million "
-                             "tokens come with `scalinglab infer` (not in this build yet); the "
-                             "inference-aware optimum above counts serving FLOP."))
+    sections.append(_serving(serving) if serving else _missing(
+        "serving", "Serving cost", "Choose an architecture and a GPU to see tokens per second, "
+        "latency and the cost per million tokens of serving the model."))
     return {"title": f"{format_count(doc['n_params'])} parameters on {format_count(doc['n_tokens'])} "
                      f"tokens, loss {_f(doc['loss'], '.4f')} under {doc['law']}",
             "sections": sections}
@@ -207,6 +209,34 @@ def _inference(doc, notes) -> dict:
     ], "assumptions": notes}
 
 
+def _serving(doc) -> dict:
+    """`infer --json`: one row per batch size (the roofline of prefill and decode)."""
+    s = doc["setup"]
+    rows = []
+    for i, r in enumerate(doc["rows"]):
+        p = f"rows.{i}"
+        rows.append({"law": f"batch {r['batch']:,}", "plan_law": r["batch"] == doc["best_batch"], "cells": [
+            _cell(doc, f"{p}.tokens_per_s_per_gpu", f"{r['tokens_per_s_per_gpu']:,.0f}"),
+            _cell(doc, f"{p}.ttft_s", format_duration(r["ttft_s"])),
+            _cell(doc, f"{p}.tpot_s", f"{1e3 * r['tpot_s']:.3g} ms"),
+            _cell(doc, f"{p}.usd_per_million_output_tokens", _money(r["usd_per_million_output_tokens"], "")),
+            _cell(doc, f"{p}.kwh_per_million_output_tokens", _f(r["kwh_per_million_output_tokens"], ".3g")),
+            _cell(doc, f"{p}.bound", r["bound"]),
+            _cell(doc, f"{p}.fits", "yes" if r["fits"] else "NO")]})
+    return {"id": "serving", "doc": "infer", "title": f"Serving {s['model']} on {s['n_gpus']} x "
+                                                     f"{s['gpu']}: cost and speed", "rows": [
+        _row(doc, "weights", "setup.weights", f"{s['weights']} ({format_bytes(s['weights_bytes'])})"),
+        _row(doc, "requests", "prompt", f"{doc['prompt']:,} prompt + {doc['output']:,} output tokens"),
+        _row(doc, "latency at batch 1", "tpot_at_batch_1_s", f"{1e3 * doc['tpot_at_batch_1_s']:.3g} ms "
+             "per output token"),
+        _row(doc, "largest batch that fits", "max_fit_batch", f"{doc['max_fit_batch']:,}"
+             if doc["max_fit_batch"] else "none"),
+    ], "table": {"columns": ["batch", "tokens/s per GPU", "TTFT", "TPOT", "$ / M output", "kWh / M output",
+                             "bound", "fits"], "rows": rows, "caption": doc.get("verdict") or "",
+                 "title": f"Per batch size (prompt {doc['prompt']:,}, output {doc['output']:,} tokens)"},
+        "assumptions": doc["assumptions"]}
+
+
 def _data(doc, notes) -> dict:
     d = doc["data_constrained"]
     o = d["optimum"]
@@ -230,7 +260,7 @@ def fit_view(doc: dict) -> dict:
                 for k, v in doc["params"].items()]
         rows.append(_row(doc, "objective", "objective", f"{doc['objective']:.10f}"))
     rows.append(_row(doc, "runs", "data.n_points", f"{doc['data']['n_points']} ({doc['data']['source']})"))
-    return {"id": "fit", "title": f"Your fit (Approach {doc['approach']}, {ci['method']}, "
+    return {"id": "fit", "doc": "fit", "title": f"Your fit (Approach {doc['approach']}, {ci['method']}, "
                                   f"{ci['level']:.0%})", "rows": rows,
             "assumptions": doc["assumptions"]}
 

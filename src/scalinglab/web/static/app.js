@@ -83,12 +83,23 @@ function planBody() {
   return body;
 }
 
+function inferBody(plan) {
+  // serving cost: the plan's architecture on its GPU, at its price
+  if (!plan.gpu || !(plan.arch || plan.config)) return null;
+  const body = { gpu: plan.gpu };
+  for (const k of ["arch", "config", "config_name", "price"]) if (plan[k] !== undefined) body[k] = plan[k];
+  const tp = $("#serve_gpus").value.trim();
+  if (tp !== "") body.n_gpus = tp;
+  return body;
+}
+
 function fitBody() {
   return upload.csv ? { csv: upload.csv, csv_name: upload.csv_name } : null;
 }
 
 function toURL(body) {
   const q = new URLSearchParams({ mode: mode() });
+  if ($("#serve_gpus").value.trim() !== "") q.set("serve_gpus", $("#serve_gpus").value.trim());
   for (const [k, v] of Object.entries(body)) {
     if (k === "config") q.set(k, btoa(unescape(encodeURIComponent(JSON.stringify(v)))));
     else q.set(k, v);
@@ -111,6 +122,7 @@ function fromURL() {
     else if (COMMON.includes(name) || MODES[mode()].includes(name)) input.value = "";
   }
   $("#sparse").checked = q.get("sparse") === "true";
+  $("#serve_gpus").value = q.get("serve_gpus") || "";
   if (q.has("config")) {
     try {
       upload.config = JSON.parse(decodeURIComponent(escape(atob(q.get("config")))));
@@ -163,6 +175,7 @@ async function update() {
   const plan = planBody();
   toURL(plan);
   const fit = fitBody();
+  const infer = inferBody(plan);
   if (controller) controller.abort();
   controller = new AbortController();
   const mine = controller;
@@ -171,7 +184,7 @@ async function update() {
   try {
     const r = await fetch("/api/page", {
       method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ plan, ...(fit ? { fit } : {}) }), signal: mine.signal,
+      body: JSON.stringify({ plan, ...(fit ? { fit } : {}), ...(infer ? { infer } : {}) }), signal: mine.signal,
     });
     const data = await r.json();
     if (mine !== controller) return;
@@ -196,8 +209,9 @@ function showError(e) {
   const box = $("#error");
   if (!e) { box.hidden = true; box.textContent = ""; return; }
   box.hidden = false;
-  box.textContent = (e.in === "fit" ? "your runs: " : "") + e.error;
-  const input = e.field && document.getElementById(e.field);
+  box.textContent = ({ fit: "your runs: ", infer: "serving: " }[e.in] || "") + e.error;
+  const id = e.in === "infer" && e.field === "n_gpus" ? "serve_gpus" : e.field;
+  const input = id && document.getElementById(id);
   if (input) input.setAttribute("aria-invalid", "true");
   $("#status").textContent = "";
 }
@@ -224,6 +238,8 @@ function render(data) {
   box.replaceChildren(...data.view.sections.map(section));
   $("#fit").replaceChildren(...(data.fit ? [section(data.fit.view), el("p", { class: "fitcmd" },
     "as a command: ", el("code", { text: data.fit.command }))] : []));
+  const serving = $("#s-serving");
+  if (data.infer && serving) serving.append(el("p", { class: "fitcmd" }, "as a command: ", el("code", { text: data.infer.command })));
   chart("isoflop", data.charts.isoflop);
   chart("frontier", data.charts.frontier);
 }
@@ -233,7 +249,7 @@ function value(x) {
 }
 
 function section(s) {
-  const sec = el("section", { id: "s-" + s.id, "aria-labelledby": "h-" + s.id },
+  const sec = el("section", { id: "s-" + s.id, "aria-labelledby": "h-" + s.id, "data-doc": s.doc || "plan" },
     el("h3", { id: "h-" + s.id, text: s.title }));
   if (s.empty) sec.append(el("p", { class: "empty", text: s.empty }));
   if (s.rows.length) {
