@@ -1,7 +1,12 @@
 """Measure candidate web stacks for `scalinglab serve` (docs/web.md): install size, start-up time,
-what the served page loads from outside the server. Each stack lives in its own fresh venv:
+what the served page loads from outside the server. Each stack lives in its own fresh venv under
+ROOT (base is an empty one, the baseline for sizes):
 
-    for s in base "starlette uvicorn" "fastapi uvicorn" nicegui shiny; do ...; done  (see docs/web.md)
+    for spec in "base:" "starlette:starlette uvicorn" "fastapi:fastapi uvicorn" "nicegui:nicegui" \
+                "shiny:shiny"; do
+      name=${spec%%:*}; python3 -m venv --clear /tmp/fw/$name
+      [ -n "${spec#*:}" ] && /tmp/fw/$name/bin/pip install -q --no-cache-dir ${spec#*:}
+    done
     python scripts/web_frameworks/measure.py /tmp/fw
 """
 import json
