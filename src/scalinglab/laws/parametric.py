@@ -138,8 +138,12 @@ class ParametricLaw(Law):
     def optimal_for_loss(self, loss) -> Optimum:
         """The cheapest (N, D) that reaches loss L (equals optimal(compute_for_loss(L)))."""
         gap = self.check_target(loss) - self.E
-        n = (self.A * (1 + self.alpha / self.beta) / gap) ** (1 / self.alpha)
-        d = (self.B * (1 + self.beta / self.alpha) / gap) ** (1 / self.beta)
+        with np.errstate(under="ignore", over="ignore"):
+            n = (self.A * (1 + self.alpha / self.beta) / gap) ** (1 / self.alpha)
+            d = (self.B * (1 + self.beta / self.alpha) / gap) ** (1 / self.beta)
+        if np.any(n < 1) or np.any(d < 1) or not np.all(np.isfinite(n * d)):
+            raise InputError(f"target loss {loss!r} is out of range for {self.id}: its cheapest model "
+                             "would have under one parameter or token (give a loss a model can have)")
         return Optimum(self.id, out(FLOPS_PER_PARAM_TOKEN * n * d), out(n), out(d),
                        out(self.loss(n, d)))
 
