@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from scalinglab.compute import CHINCHILLA_TOKENS_PER_PARAM, FLOPS_PER_PARAM_TOKEN, tokens_for_compute
+from scalinglab.compute import FLOPS_PER_PARAM_TOKEN, tokens_for_compute
+from scalinglab.curves import twenty_to_one
 from scalinglab.errors import InputError
 from scalinglab.laws import DEFAULT_LAW, LAWS, get_law
 from scalinglab.units import format_count, format_ratio, format_sci
@@ -274,8 +275,7 @@ def frontier_figure(laws=None, models=None, compute=(1e18, 1e27), mark=None):
             ax.plot(c, getattr(lw.optimal(c), what), lw=style[1], ls=style[0],
                     color=f"C{i + 1}", zorder=3 + 0.01 * i, gid=f"law-{lw.id}",
                     label=f"{lw.id} (N ~ C^{lw.a:.2f}, D ~ C^{lw.b:.2f}{counted})" if first else None)
-        r = CHINCHILLA_TOKENS_PER_PARAM  # D = 20N with C = 6ND: N = sqrt(C / (6 x 20))
-        twenty = np.sqrt(c / (FLOPS_PER_PARAM_TOKEN * r)) * (r if what == "n_tokens" else 1)
+        twenty = twenty_to_one(c)[1 if what == "n_tokens" else 0]  # D = 20N with C = 6ND
         ax.plot(c, twenty, ls=(0, (2, 1.5)), color="k", lw=1.1, zorder=4.5, gid="twenty",
                 label="20 tokens/param (Chinchilla's rule), drawn over the laws" if first else None)
         _scatter_confidence(ax, mc, pts, conf, legend=first, gid=f"catalog-{what}", zorder=5)

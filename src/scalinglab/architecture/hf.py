@@ -463,10 +463,22 @@ def load_config(path) -> TransformerSpec:
     if p.is_dir():
         p = p / "config.json"
     try:
-        cfg = json.loads(p.read_text())
+        text = p.read_text()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"{path}: cannot read as JSON ({' '.join(str(e).split())})") from None
+    return parse_config(text, p)
+
+
+def parse_config(text: str, path, where: str | None = None) -> TransformerSpec:
+    """A spec from the text of a config.json at `path` (a file read, or an upload's name), named
+    after its folder (…/llama-3-8b/config.json) or its file (mymodel.json)."""
+    p = Path(path)
+    where = str(path) if where is None else where
+    try:
+        cfg = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise InputError(f"{where}: cannot read as JSON ({' '.join(str(e).split())})") from None
     return spec_from_config(cfg, name=p.parent.name if p.name == "config.json" and p.parent.name else p.stem,
-                            source=str(p), where=str(p))
+                            source=str(p), where=where)

@@ -79,6 +79,8 @@ def unknown_type_config(name_or_path) -> dict | None:
     """The config dict when name_or_path is a config.json of a model_type with no closed form."""
     from scalinglab.architecture.hf import MODEL_TYPES
 
+    if isinstance(name_or_path, TransformerSpec):  # a spec given as such (the web's uploads)
+        return None
     s = str(name_or_path)
     if not (s.endswith(".json") or Path(s).is_dir() or Path(s).is_file()):
         return None

@@ -18,7 +18,7 @@ VERBS = {
     "plan": "plan", "loss": "core", "optimal": "core", "flops": "core", "laws": "core",
     "time": "hardware", "gpus": "hardware", "precision": "hardware", "params": "arch",
     "memory": "memory", "infer": "infer", "fit": "fit", "hyperparams": "beyond", "explain": "beyond",
-    "models": "plots", "plot": "plots", "shape": "shape",
+    "models": "plots", "plot": "plots", "shape": "shape", "serve": "serve",
 }
 
 

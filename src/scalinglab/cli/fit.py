@@ -70,7 +70,7 @@ def fit_cmd(
     if dataset is not None:
         runs = io.dataset(dataset, drop_highest)
     else:
-        runs = io.drop_highest(io.read_csv(csv, names), drop_highest or 0)
+        runs = io.drop_highest(io.load_runs(csv, names), drop_highest or 0)
     if plot is not None:
         if approach == 2:
             raise InputError("--plot draws Approach 3 fits (data against the fitted law); "

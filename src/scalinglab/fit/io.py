@@ -5,6 +5,7 @@ no token column is. The built-in dataset `chinchilla` is Epoch AI's reading of C
 """
 
 import csv
+import io
 import re
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -203,25 +204,42 @@ def read_csv(path, names: dict | None = None, min_points: int = MIN_POINTS) -> R
         raise InputError(f"CSV file {str(p)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"cannot read CSV file {str(p)!r} ({e})") from None
+    return _from_rows(rows, p.name, names, min_points)
+
+
+def parse_csv(text: str, name: str = "runs.csv", names: dict | None = None,
+              min_points: int = MIN_POINTS) -> Runs:
+    """Runs from the text of a CSV file (an upload) called `name`, as read_csv reads the file."""
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as e:
+        raise InputError(f"CSV file {name!r} is not valid CSV ({e})") from None
+    return _from_rows(rows, name, names, min_points)
+
+
+def _from_rows(rows: list, name: str, names: dict | None, min_points: int) -> Runs:
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
-        raise InputError(f"CSV file {str(p)!r} is empty")
+        raise InputError(f"CSV file {name!r} is empty")
     header = [h.strip() for h in rows[0]]
     if len(set(header)) < len(header):
-        raise InputError(f"CSV file {str(p)!r} repeats a column name in its header")
+        raise InputError(f"CSV file {name!r} repeats a column name in its header")
     body = rows[1:]
     short = [i for i, r in enumerate(body) if len(r) != len(header)]
     if short:
-        raise InputError(f"CSV file {str(p)!r} row {short[0] + 1} has {len(body[short[0]])} "
+        raise InputError(f"CSV file {name!r} row {short[0] + 1} has {len(body[short[0]])} "
                          f"fields, the header has {len(header)}")
     columns = {h: [r[j].strip() for r in body] for j, h in enumerate(header)}
-    return from_columns(columns, p.name, names, min_points)
+    return from_columns(columns, name, names, min_points)
 
 
 def load_runs(data, names: dict | None = None) -> Runs:
-    """Runs from a CSV path, a pandas DataFrame, a {column: values} dict, or Runs itself."""
+    """Runs from a CSV path, an open text file (its .name names it), a pandas DataFrame, a
+    {column: values} dict, or Runs itself."""
     if isinstance(data, Runs):
         return data
+    if hasattr(data, "read"):
+        return parse_csv(data.read(), Path(getattr(data, "name", "runs.csv")).name, names)
     if isinstance(data, (str, Path)):
         return read_csv(data, names)
     if hasattr(data, "columns") and hasattr(data, "__getitem__"):  # a pandas DataFrame

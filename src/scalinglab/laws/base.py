@@ -102,7 +102,11 @@ class Law:
 
     def optimal_for_loss(self, loss) -> Optimum:
         """The cheapest (N, D) reaching loss L: the optimum at the fewest FLOP that reach it."""
-        return self.optimal(self.compute_for_loss(loss))
+        o = self.optimal(self.compute_for_loss(loss))
+        if np.any(np.asarray(o.n_params) < 1) or np.any(np.asarray(o.n_tokens) < 1):
+            raise InputError(f"target loss {loss!r} is out of range for {self.id}: its cheapest "
+                             "model would have under one parameter or token")
+        return o
 
     def loss_at_optimum(self, flops) -> Array:
         self.require("loss", "the loss at the compute-optimal point")
