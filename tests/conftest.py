@@ -69,3 +69,21 @@ def heavy_imports_after(*args) -> list:
     r = run_subprocess(code=code)
     assert r.returncode == 0, r.stderr
     return ast.literal_eval(r.stdout.split("HEAVY", 1)[1].strip())
+
+
+@pytest.fixture(scope="module")
+def web_server():
+    """`scalinglab serve --port 0` in a subprocess: yields its base URL (http://127.0.0.1:PORT)."""
+    pytest.importorskip("starlette")
+    pytest.importorskip("uvicorn")
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    p = subprocess.Popen([sys.executable, "-m", "scalinglab", "serve", "--port", "0"], env=env,
+                         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    line = p.stderr.readline()
+    if "serving on" not in line:
+        p.kill()
+        raise RuntimeError(f"serve did not start: {line}{p.stderr.read()}")
+    url = line.split("serving on ")[1].split()[0].rstrip("/")
+    yield url
+    p.terminate()
+    p.wait(timeout=10)

@@ -107,3 +107,58 @@ def test_group_budgets_puts_equal_flops_together(exponents, reps):
     labels, centres = group_budgets(flops)
     assert len(centres) == len(budgets)
     assert all(len(set(labels[i * reps:(i + 1) * reps])) == 1 for i in range(len(budgets)))
+
+
+# --- issue 14, item 3: fit says what it used and what looks wrong --------------------------------
+
+def test_columns_recorded_and_val_loss_preferred(tmp_path, cli):
+    rows = [(n, d, 10 * lo, lo) for n, d, lo in ROWS]
+    path = _write(tmp_path, ("params", "tokens", "train_loss", "val_loss"), rows)
+    runs = io.read_csv(path)
+    assert runs.columns == {"n_params": "params", "n_tokens": "tokens", "loss": "val_loss"}
+    assert np.allclose(runs.loss, [r[2] for r in ROWS])  # the validation losses
+    assert any("'val_loss' preferred over 'train_loss'" in n for n in runs.notes)
+    r = cli("fit", path, "--bootstrap", "0", "--json")
+    d = r.json
+    assert d["data"]["columns"]["loss"] == "val_loss" and d["data"]["notes"] == list(runs.notes)
+    out = cli("fit", path, "--bootstrap", "0").out
+    assert "columns N 'params', D 'tokens', loss 'val_loss'" in out and "preferred over" in out
+    # only a training loss: used, and said so
+    only = io.read_csv(_write(tmp_path, ("N", "D", "train_loss"), ROWS, "train.csv"))
+    assert only.columns["loss"] == "train_loss" and "a training loss" in only.notes[0]
+    # named explicitly: no note, the user chose
+    named = io.read_csv(path, {"loss": "train_loss"})
+    assert np.allclose(named.loss, [10 * r[2] for r in ROWS]) and not any("preferred" in n for n in named.notes)
+
+
+def test_tokens_and_flops_that_disagree_with_6nd_are_a_warning(tmp_path, cli):
+    # 6ND of the first run is 6 x 1e8 x 2e9 = 1.2e18; a FLOP column 10% above it (an
+    # attention-inclusive count, say) is noticed, and the warning says which column each fit uses
+    rows = [(n, d, 6 * n * d * (1.10 if i == 0 else 1.01), lo) for i, (n, d, lo) in enumerate(ROWS)]
+    runs = io.read_csv(_write(tmp_path, ("N", "D", "C", "loss"), rows))
+    assert len(runs.warnings) == 1
+    w = runs.warnings[0]
+    assert w.startswith("1 of 5 runs") and "up to 10.0%" in w and "Approach 3 fits N and D from 'D'" in w
+    assert np.allclose(runs.n_tokens, [r[1] for r in ROWS]) and np.allclose(runs.flops, [r[2] for r in rows])
+    within = [(n, d, 6 * n * d * 1.02, lo) for n, d, lo in ROWS]  # 2%: within the tolerance
+    assert io.read_csv(_write(tmp_path, ("N", "D", "C", "loss"), within, "ok.csv")).warnings == ()
+    assert io.FLOP_TOLERANCE == 0.03
+
+
+def test_losses_that_look_like_perplexities_are_a_warning(tmp_path, cli):
+    # perplexities exp(L) of besiroglu2024's losses (Besiroglu et al. 2024, Table 1) on a 3 x 3
+    # grid: 39.5 at 100M on 1B tokens is a loss of ln 39.5 = 3.68 nats, which the laws take
+    from scalinglab.laws import get_law
+
+    law = get_law("besiroglu2024")
+    rows = [(n, n * k, round(float(np.exp(law.loss(n, n * k))), 4))
+            for n in (1e8, 3e8, 1e9) for k in (10, 20, 40)]
+    assert rows[0][2] == pytest.approx(39.52, abs=0.01)
+    path = _write(tmp_path, ("N", "D", "loss"), rows)
+    runs = io.read_csv(path)
+    assert len(runs.warnings) == 1 and "9 of 9 losses" in runs.warnings[0]
+    assert "perplexity" in runs.warnings[0] and "up to 39.52" in runs.warnings[0]
+    assert io.read_csv(_write(tmp_path, ("N", "D", "loss"), ROWS, "nats.csv")).warnings == ()
+    r = cli("fit", path, "--bootstrap", "0")
+    assert r.code == 0 and "warning: 9 of 9 losses in 'loss' are above 10" in r.out
+    assert cli("fit", path, "--bootstrap", "0", "--json").json["warnings"] == list(runs.warnings)

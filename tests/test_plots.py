@@ -5,6 +5,7 @@ import itertools
 
 import numpy as np
 import pytest
+from matplotlib.text import Text
 from hypothesis import given, settings, strategies as st
 
 from conftest import REFERENCE, assert_one_line_error
@@ -61,10 +62,19 @@ def test_axes_are_labelled_and_labels_do_not_overlap(figs, name):
         if ax.get_label() == "<colorbar>":
             continue
         assert ax.get_xlabel() and ax.get_ylabel(), (name, ax.get_title())
-        boxes = [t.get_window_extent(r) for t in ax.texts if t.get_text().strip()
-                 and t.get_rotation() == 0]
+        texts = [t for t in ax.texts if t.get_text().strip() and t.get_rotation() == 0]
+        boxes = [Text.get_window_extent(t, r) for t in texts]  # the text, not its leader line
         for a, b in itertools.combinations(boxes, 2):
             assert not a.overlaps(b), name
+        for t in texts:  # and no leader line runs through another label
+            if getattr(t, "arrow_patch", None) is None:
+                continue
+            p0 = np.array(ax.transData.transform(t.xy))
+            p1 = np.array(Text.get_window_extent(t, r).get_points()).mean(axis=0)
+            for s in np.linspace(0.25, 0.75, 5):
+                q = p0 + s * (p1 - p0)
+                assert not any(b.contains(*q) for u, b in zip(texts, boxes) if u is not t), (
+                    name, t.get_text())
 
 
 def test_isoflop_optimum_marker_is_the_closed_form_optimum(figs):
@@ -235,3 +245,95 @@ def test_read_runs_round_trip(tmp_path_factory, rows, header):
     path.write_text(",".join(header) + "\n" + "".join(f"{n!r},{d!r},{l!r}\n" for n, d, l in rows))
     n, d, loss = read_runs(path)
     np.testing.assert_array_equal(np.column_stack([n, d, loss]), np.array(rows))
+
+
+# --- issue 14, items 8 and 9 ----------------------------------------------------------------------
+
+def test_history_puts_each_model_at_its_release_date(figs):
+    # Llama 2 70B and 7B: 2023-07-18 (Epoch AI's publication date): x = 2023 + (6 + 17/31) / 12
+    (pts,) = [ln for ln in _lines(figs["history"], "history") if ln.get_marker() == "o"
+              and ln.get_markerfacecolor() == "white"][:1]  # the 'estimated' markers
+    xy = {(round(x, 6), y) for ln in _lines(figs["history"], "history")
+          for x, y in zip(ln.get_xdata(), ln.get_ydata())}
+    assert (round(2023 + (6 + 17 / 31) / 12, 6), 70e9) in xy and (round(2023 + (6 + 17 / 31) / 12, 6), 7e9) in xy
+    gpt3 = 2020 + (4 + 27 / 31) / 12  # 2020-05-28 (arXiv:2005.14165 v1)
+    assert (round(gpt3, 6), 175e9) in xy
+    for m in MODELS:  # every point is at the model's own date, not spread around its year
+        if m.n_params:
+            assert (round(m.release_year, 6), m.n_params) in xy
+    undated = [m.name for m in MODELS if not m.released]
+    assert undated == ["Gemini (lecture claim)"]  # a slide, no release: at mid-year, said so
+    assert all(m.released_source for m in MODELS)
+
+
+def test_release_dates_are_sourced_and_read():
+    from scalinglab.catalog import get_model
+
+    m = get_model("chinchilla")
+    assert m.released == "2022-03-29" and "Epoch AI" in m.released_source
+    assert get_model("olmo 2 32b").released == "2025-03"  # month only: OLMo-2-0325-32B
+    assert get_model("olmo 2 32b").release_year == pytest.approx(2025 + (2 + 14 / 31) / 12)
+    with pytest.raises(ValueError, match="released"):
+        from scalinglab.catalog import _row
+
+        _row({"name": "x", "org": "o", "year": "2023", "released": "2024-02-30", "params": "",
+              "active_params": "", "tokens": "", "train_flop": "", "arch": "", "source": "",
+              "confidence": "reported", "notes": ""})
+
+
+def test_frontier_every_law_line_is_distinct_and_the_twenty_line_on_top(figs):
+    for ax in figs["frontier"].axes[:2]:
+        laws = [ln for ln in ax.get_lines() if str(ln.get_gid()).startswith("law-")]
+        assert len(laws) == len(LAWS)
+        styles = {(str(ln.get_linestyle()), str(ln._dash_pattern), ln.get_linewidth()) for ln in laws}
+        assert len(styles) == len(laws)  # no two laws look alike, even where they coincide
+        widths = [ln.get_linewidth() for ln in laws]
+        zs = [ln.get_zorder() for ln in laws]
+        assert widths == sorted(widths, reverse=True) and zs == sorted(zs)  # narrower on top
+        (twenty,) = [ln for ln in ax.get_lines() if ln.get_gid() == "twenty"]
+        assert twenty.get_zorder() > max(zs) and twenty.get_linewidth() < min(widths)
+        # D = 20 N under C = 6ND: N = sqrt(C / 120) (Hoffmann et al. 2022's 20:1)
+        c, y = twenty.get_xdata(), twenty.get_ydata()
+        np.testing.assert_allclose(y, np.sqrt(c / 120) * (20 if ax is figs["frontier"].axes[1] else 1))
+
+
+def test_frontier_labels_are_tied_to_their_points(figs):
+    fig = figs["frontier"]
+    fig.draw_without_rendering()
+    px = fig.dpi / 72
+    r = fig.canvas.get_renderer()
+    for ax in fig.axes[:2]:
+        points = {(x, y) for ln in ax.get_lines() if str(ln.get_gid()).startswith("catalog")
+                  for x, y in zip(ln.get_xdata(), ln.get_ydata())}
+        labels = [t for t in ax.texts if t.get_text()]
+        assert labels
+        for t in labels:
+            assert tuple(t.xy) in points  # anchored on a catalogue point
+            dist = np.hypot(*t.xyann)
+            if dist > plots.LEADER:  # far from it: a leader line joins them
+                assert t.arrow_patch is not None
+            else:
+                box = t.get_window_extent(r)
+                x, y = ax.transData.transform(t.xy)
+                assert box.x0 - 12 * px <= x <= box.x1 + 12 * px and box.y0 - 12 * px <= y <= box.y1 + 12 * px
+
+
+def test_frontier_plan_star_leaves_catalogue_points_visible():
+    # the star drawn exactly on Chinchilla (70B on 1.4T tokens, C = 5.88e23): the pixels at and
+    # around the point's centre are the same with the star as without it (it is hollow)
+    fig = plots.frontier_figure(mark=(5.88e23, 70e9, 1.4e12))
+    ax = fig.axes[0]
+    (star,) = _lines(fig, "plan")[:1]
+    assert star.get_markerfacecolor() == "none"
+    assert "this plan" in {t.get_text() for t in ax.texts}
+
+    def centre():
+        fig.canvas.draw()
+        img = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int)
+        x, y = ax.transData.transform((5.88e23, 70e9))
+        row, col = int(round(img.shape[0] - y)), int(round(x))
+        return img[row - 2:row + 3, col - 2:col + 3]
+
+    with_star = centre()
+    star.set_visible(False)
+    np.testing.assert_array_equal(with_star, centre())

@@ -60,7 +60,7 @@ def test_report_renders_sections_it_has_never_seen():
     assumptions = page[page.index("<h2>Assumptions"):page.index("<h2>Every number")]
     assert "hardware" in assumptions and "dense BF16 peak 989.4 TFLOP/s" in assumptions
     for text in ("hardware", "H100 SXM", "1,024", "41.5", "dense BF16 peak 989.4 TFLOP/s",
-                 "per_gpu_bytes", "6.100e10", "yes", "d_model", "8,192", "&ndash;"):
+                 "per_gpu_bytes", "61.0 GB (56.81 GiB)", "yes", "d_model", "8,192", "&ndash;"):
         assert text in page, text
 
 
@@ -119,3 +119,64 @@ def test_report_with_a_saved_fit_names_its_source(cli, tmp_path, monkeypatch):
     assert r.code == 0, r.err
     page = out.read_text()
     assert "myfit: fit saved in myfit.json" in page
+
+
+# --- issue 14, item 10: the headline, the command line, a formatted dump ---------------------------
+
+def test_report_headline_has_every_main_fact_with_its_unit(cli, tmp_path, monkeypatch):
+    monkeypatch.setattr("scalinglab.report._figures", lambda p, laws: [])  # drawn above
+    out = tmp_path / "plan.html"
+    r = cli("plan", "--arch", "llama-3-8b", "--gpu", "h100", "--n-gpus", "64", "--days", "14",
+            "--price", "2.5", "--report", out)
+    assert r.code == 0, r.err
+    page = out.read_text()
+    head = page[:page.index("<h2>")]
+    # 64 H100 x 14 days = 21,504 GPU-hours; x $2.5 = $53,760; x 0.7 kW x PUE 1.1 = 16.6 MWh
+    for text in ("8.03B parameters (8,030,261,248), llama-3-8b", "636B tokens (79.2 per parameter)",
+                 "3.06e22 FLOP (355 PF-days)", "2.0906 nats/token",
+                 "14.0 days on 64 x NVIDIA H100 SXM5 80GB at MFU 0.4", "21.5k GPU-hours",
+                 "$53,760.00 at $2.5/GPU-hour", "16.6 MWh (TDP x PUE 1.1)", "FITS: 20.2 GB"):
+        assert text in head, text
+    for row in ("time", "GPU-hours", "cost", "energy", "memory"):
+        assert f"<th>{row}</th>" in head
+    assert "scalinglab plan --gpu h100 --n-gpus 64 --days 14 --price 2.5 --arch llama-3-8b" in page
+    assert "--report" not in page[page.index("Made by"):page.index("Figures") if "Figures" in page
+                                  else page.index("<h2>Assumptions")]
+
+
+def test_report_without_a_gpu_says_what_is_missing():
+    from scalinglab.report import headline
+
+    h = headline(make_plan(n_params=70e9, n_tokens=15e12))
+    assert h["time"] == h["GPU-hours"] == h["cost"] == h["energy"] == "n/a (plan with --gpu)"
+    assert h["memory"].startswith("n/a")
+    assert h["model size N"].startswith("70.0B parameters (70,000,000,000), shape 8192 x 81")
+
+
+def test_report_dump_shows_bytes_dollars_and_energy_in_units():
+    from scalinglab.report import sections_html
+
+    p = make_plan(arch="llama-3-8b", gpu="h100", n_gpus=64, days=14, price=2.5)
+    page = sections_html(p.to_dict())
+    dump = page[page.index("Every number"):]
+    assert "16.1 GB (14.96 GiB)" in dump  # weights_bytes: 2 x 8,030,261,248 bytes
+    assert "$53,760.00" in dump and "$2.50" in dump  # cost_usd, price_per_gpu_hour
+    assert "16.6 MWh" in dump  # energy_kwh
+    assert "3.064e22 FLOP" in dump and "9.894e14 FLOP/s" in dump  # flops, peak_flops
+    assert 'title="16060522496.0"' in dump  # the raw value on hover
+    memory = dump[dump.index("breakdown"):dump.index("weights_bytes")]
+    assert "MB" not in memory  # one scale for the whole breakdown table (GB)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_report_headline_in_headless_chromium(tmp_path):
+    html = tmp_path / "plan.html"
+    html.write_text(report_html(make_plan(arch="llama-3-8b", gpu="h100", n_gpus=64, days=14,
+                                          price=2.5), figures=False,
+                                inputs={"--arch": "llama-3-8b", "--gpu": "h100"}))
+    r = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom",
+                        html.as_uri()], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    for text in ("$53,760.00", "21.5k GPU-hours", "FITS: 20.2 GB",
+                 "scalinglab plan --arch llama-3-8b --gpu h100"):
+        assert text in r.stdout, text

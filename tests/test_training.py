@@ -225,3 +225,51 @@ def test_plan_cli_gpus_days(cli):
 ])
 def test_bad_input_is_one_line_exit_2(cli, args):
     assert_one_line_error(cli(*args))
+
+
+# --- issue 14, items 2 and 4 ----------------------------------------------------------------------
+
+def test_gpu_hours_without_n_gpus_gives_mfu_and_no_wall_clock(cli):
+    # Llama 3 8B model card: 1.3M H100-hours for 15T tokens -> MFU 0.155 at 989.4 TFLOP/s dense
+    # bf16; the GPU count is not known, so no "148 years on one GPU"
+    d = cli("time", "--params", "8B", "--tokens", "15T", "--gpu", "h100", "--gpu-hours", "1.3M",
+            "--json").json
+    assert d["mfu"] == pytest.approx(6 * 8e9 * 15e12 / (1.3e6 * 3600 * 989.4e12))
+    assert d["mfu"] == pytest.approx(0.1555, abs=1e-4)
+    assert d["n_gpus"] is None and d["days"] is None and d["seconds"] is None
+    assert d["gpu_hours"] == pytest.approx(1.3e6) and d["energy_kwh"] == pytest.approx(1.3e6 * 0.7 * 1.1)
+    out = cli("time", "--params", "8B", "--tokens", "15T", "--gpu", "h100", "--gpu-hours", "1.3M").out
+    assert "years" not in out and "give --n-gpus" in out
+    # with the cluster size the wall-clock follows: 1.3M GPU-hours on 24,576 GPUs = 2.20 days
+    d = cli("time", "--params", "8B", "--tokens", "15T", "--gpu", "h100", "--gpu-hours", "1.3M",
+            "--n-gpus", "24576", "--json").json
+    assert d["days"] == pytest.approx(1.3e6 / 24576 / 24)
+
+
+@pytest.mark.parametrize("dtype, gpu, peak", [("int8", "h100", 1978.9e12), ("int4", "l40s", None),
+                                              ("fp4", "b200", 9000e12)])
+def test_precision_that_does_not_train_is_a_warning(cli, dtype, gpu, peak):
+    # precision.py: int8, int4 and fp4 do not train (trains=False); the time is still the
+    # arithmetic at that peak (H100 int8 1,978.9 TOP/s, B200 fp4 9 PFLOP/s dense; NVIDIA
+    # datasheets), but the result says it is no real run, at 0.4 MFU or any other
+    t = training_time(7.2e23, gpu, 1024, dtype, mfu=0.4)
+    assert peak is None or t.peak_flops == peak
+    assert len(t.warnings) == 1 and f"{dtype} does not train" in t.warnings[0]
+    assert training_time(7.2e23, gpu, 1024, "bf16" if gpu != "l40s" else "fp16").warnings == ()
+    p = make_plan(n_params=8e9, n_tokens=1e12, gpu=gpu, n_gpus=8, dtype=dtype)
+    assert p.warnings == t.warnings and p.to_dict()["warnings"] == list(t.warnings)
+    r = cli("plan", "--params", "8B", "--tokens", "1T", "--gpu", gpu, "--dtype", dtype)
+    assert r.code == 0 and f"warning: {dtype} does not train" in r.out
+    assert cli("time", "--flops", "1e24", "--gpu", gpu, "--dtype", dtype, "--json").json[
+        "warnings"] == list(t.warnings)
+
+
+def test_sparse_pretraining_is_a_warning(cli):
+    # the lecture's 98.4 GPT-4 days need the 2:4-sparse peak: said as a warning, not hidden
+    t = training_time(GPT4, "a100", 25_000, "bf16", mfu=1.0, sparse=True)
+    assert t.days == pytest.approx(98.4, abs=0.05)
+    assert len(t.warnings) == 1 and "--sparse" in t.warnings[0] and "dense pretraining" in t.warnings[0]
+    assert training_time(GPT4, "a100", 25_000, "bf16", mfu=1.0).warnings == ()
+    d = cli("plan", "--params", "1.7T", "--tokens", "13T", "--gpu", "a100", "--n-gpus", "25000",
+            "--mfu", "1", "--sparse", "--json").json
+    assert d["hardware"]["days"] == pytest.approx(98.4, abs=0.05) and len(d["warnings"]) == 1

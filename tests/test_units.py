@@ -67,3 +67,46 @@ def test_parse_never_crashes(text):
     except InputError:
         return
     assert math.isfinite(v) and v > 0
+
+
+# --- issue 14, item 6: one scale, significant digits ------------------------------------------
+
+def test_energy_keeps_three_significant_figures():
+    from scalinglab.units import format_energy
+
+    # 26.0 GWh beside 51.9 GWh, never "26 GWh"; 999.9 kWh rounds up into MWh
+    assert [format_energy(x) for x in (26e6, 51.9e6, 1e6, 999.9, 5, 1.5e13)] == [
+        "26.0 GWh", "51.9 GWh", "1.00 GWh", "1.00 MWh", "5.00 kWh", "1.50e4 TWh"]
+
+
+def test_bytes_scale_beyond_terabytes_and_one_unit_per_table():
+    from scalinglab.units import bytes_unit, format_bytes
+
+    assert format_bytes(2**19 * 1e12) == "524 PB"  # not "524288 TB"
+    assert format_bytes(1.2e18) == "1.20 EB" and format_bytes(1e22) == "1.00e22 B"
+    assert format_bytes(999.6e9) == "1.00 TB" and format_bytes(13476831232) == "13.5 GB"
+    rows = (16.1e9, 805e6, 1.05e9)  # a memory breakdown: one scale, chosen by the largest
+    unit = bytes_unit(*rows)
+    assert unit == "GB" and [format_bytes(x, unit=unit) for x in rows] == ["16.1 GB", "0.805 GB", "1.05 GB"]
+
+
+@given(st.floats(min_value=1e-6, max_value=1e6))
+def test_ratios_never_lose_their_digits(x):
+    from scalinglab.units import format_ratio
+
+    shown = float(format_ratio(x).replace(",", ""))
+    assert shown > 0 and shown == pytest.approx(x, rel=0.006)  # 3 significant figures or better
+
+
+def test_ratios_below_one_in_the_cli(cli):
+    # kaplan2020's optimum at 1e25: 0.0609 tokens/param (Table 6: N_opt = 1.3e9 C^0.73, C in
+    # PF-days, D = C/6N); shown with its digits, never "0.0"
+    c = 1e25 / 8.64e19
+    n = 1.3e9 * c**0.73
+    tpp = 1e25 / 6 / n / n
+    r = cli("optimal", "--compute", "1e25", "--law", "kaplan2020")
+    assert cli("optimal", "--compute", "1e25", "--law", "kaplan2020", "--json").json[
+        "tokens_per_param"] == pytest.approx(tpp)
+    assert f" {tpp:.3g} " in r.out and "0.0" not in r.out.split()
+    out = cli("loss", "70B", "1B").out  # 0.0143 tokens per parameter
+    assert "(0.0143 tokens/param)" in out

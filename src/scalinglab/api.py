@@ -72,16 +72,20 @@ def flops(n_params, n_tokens):
 
 def training_time(flops=None, gpu=None, n_gpus=None, dtype="bf16", mfu=None, sparse=False,
                   price=None, n_params=None, n_tokens=None, gpu_hours=None, pue=None, power=None,
-                  grid=None, arch=None, convention="6N", seq_len=None):
+                  grid=None, arch=None, convention="6N", seq_len=None, mode=None, rank=None,
+                  targets=None):
     """Time, GPU-hours, cost and energy of a run on n_gpus x gpu: `flops`, or C = 6ND from
     n_params and n_tokens, or arch with n_tokens under a named FLOP convention
-    (architecture.flops.run_flops); MFU 0.4 unless given, or implied by reported gpu_hours."""
+    (architecture.flops.run_flops); MFU 0.4 unless given, or implied by reported gpu_hours.
+    mode: fine-tuning, full (6N, as pretraining) or lora/qlora/lora8 (frozen base, adapters of
+    `rank` on `targets`: 4N + 6N_a per token under 6N; architecture.flops)."""
     from scalinglab.compute import training_flops
     from scalinglab.errors import InputError
     from scalinglab.training import DEFAULT_PUE, time_from_gpu_hours
     from scalinglab.training import training_time as run
 
     note = ""
+    lora = _lora_options(mode, rank, targets, need_arch=arch is None)
     if arch is not None:
         if flops is not None or n_params is not None or n_tokens is None:
             raise InputError("--arch takes --tokens (and no --flops or --params): the "
@@ -89,7 +93,8 @@ def training_time(flops=None, gpu=None, n_gpus=None, dtype="bf16", mfu=None, spa
         from scalinglab.architecture.flops import DEFAULT_SEQ_LEN, run_flops
 
         t = DEFAULT_SEQ_LEN if seq_len is None else units.parse_whole(seq_len, "--seq-len")
-        flops, note = run_flops(arch, units.parse_number(n_tokens, "--tokens"), convention, t)
+        flops, note = run_flops(arch, units.parse_number(n_tokens, "--tokens"), convention, t,
+                                None if mode is None else str(mode).lower(), **lora)
         n_tokens = None
     if (flops is None) == (n_params is None or n_tokens is None) or (
             flops is not None and (n_params, n_tokens) != (None, None)):
@@ -103,7 +108,8 @@ def training_time(flops=None, gpu=None, n_gpus=None, dtype="bf16", mfu=None, spa
     c = (flops if note else units.parse_flops(flops, "--flops") if flops is not None else
          training_flops(units.parse_number(n_params, "--params"),
                         units.parse_number(n_tokens, "--tokens")).flops)
-    kw = dict(n_gpus=1 if n_gpus is None else units.parse_whole(n_gpus, "--n-gpus"), dtype=dtype,
+    n = None if n_gpus is None else units.parse_whole(n_gpus, "--n-gpus")
+    kw = dict(n_gpus=1 if n is None and gpu_hours is None else n, dtype=dtype,
               sparse=bool(sparse), price=_num(price, "--price", units.parse_price),
               pue=DEFAULT_PUE if pue is None else units.parse_number(pue, "--pue"),
               power_w=_num(power, "--power (W)"), grid=_num(grid, "--grid (kg CO2e/kWh)"),
@@ -113,6 +119,31 @@ def training_time(flops=None, gpu=None, n_gpus=None, dtype="bf16", mfu=None, spa
     return run(c, gpu, mfu=_num(mfu, "--mfu", units.parse_fraction), **kw)
 
 
+def _lora_options(mode, rank, targets, need_arch: bool) -> dict:
+    """rank and targets for a LoRA mode of `time`; refused with any other mode (or none)."""
+    from scalinglab.architecture.flops import FINETUNE
+    from scalinglab.errors import InputError, unknown
+
+    m = None if mode is None else str(mode).lower()
+    if m is not None and m not in FINETUNE:
+        raise unknown("fine-tuning mode", mode, FINETUNE)
+    lora = m not in (None, "full")
+    if not lora and (rank, targets) != (None, None):
+        given = ", ".join(o for o, v in (("--rank", rank), ("--targets", targets)) if v is not None)
+        raise InputError(f"{given} appl{'y' if ',' in given else 'ies'} only to --mode lora, "
+                         "qlora or lora8"
+                         + (f" (not --mode {m})" if m else ""))
+    if lora and need_arch:
+        raise InputError(f"--mode {m} counts the adapters of an architecture: give --arch (a "
+                         "preset, a config.json or a size such as 7B) with --tokens")
+    if not lora:
+        return {}
+    out = {"rank": 16 if rank is None else units.parse_whole(rank, "--rank")}
+    if targets is not None:
+        out["targets"] = tuple(units.parse_list(targets, lambda t, _: t, "--targets", "q,v"))
+    return out
+
+
 def params(arch):
     """Exact parameter counts (total, active, non-embedding, by part) of a preset or config.json."""
     from scalinglab.architecture import count_params, load_spec
@@ -120,11 +151,40 @@ def params(arch):
     return count_params(load_spec(arch))
 
 
+def shape(n_params, family="llama"):
+    """A transformer shape (d_model, layers, heads, kv-heads, d_ff) for a parameter count, with
+    its exact count (architecture.shape.suggest_shape: the family's rules and aspect ratio)."""
+    from scalinglab.architecture.shape import suggest_shape
+
+    return suggest_shape(units.parse_number(n_params, "N (parameters)"), family)
+
+
+def _memory_parsers() -> dict:
+    def whole(x, what):
+        return units.parse_whole(x, what)
+
+    def share(x, what):
+        return units.parse_fraction(x, what, allow_zero=True)
+
+    return {"n_gpus": whole, "tp": whole, "pp": whole, "batch": whole, "seq": whole,
+            "context": whole, "rank": whole, "zero": lambda x, w: units.parse_whole(x, w, 0),
+            "overhead": share, "dropout": units.parse_probability,
+            "lora_dropout": units.parse_probability,
+            "reserve": units.parse_size,
+            "targets": lambda x, w: units.parse_list(x, lambda t, _: t, w, "q,v")}
+
+
 def memory(arch, mode="train", dtype="bf16", gpu=None, **kw):
-    """Memory per GPU for training, fine-tuning (full, LoRA, QLoRA) or inference; with gpu, the
-    verdict and the fewest GPUs that fit."""
+    """Memory per GPU for training, fine-tuning (full, LoRA, QLoRA, LoRA over int8) or inference;
+    with gpu, the verdict and the fewest GPUs that fit. Options as memory.estimate takes them,
+    numbers or the CLI's strings ('10%' overhead, '2GiB' reserve, 'q,v' targets); options of
+    another mode are refused (memory.ONLY)."""
     from scalinglab.memory import estimate_for
 
+    parse = _memory_parsers()
+    for k, v in kw.items():
+        if k in parse and isinstance(v, (str, int, float)) and not isinstance(v, bool):
+            kw[k] = parse[k](v, "--" + k.replace("_", "-"))
     return estimate_for(arch, mode, dtype, gpu=gpu, **kw)
 
 
@@ -187,7 +247,8 @@ def fit(data, approach=3, bootstrap=None, seed=0, **kw):
 
 def plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW, arch=None,
          gpu=None, n_gpus=None, days=None, dtype="bf16", mfu=None, sparse=False, price=None,
-         inference_tokens=None, unique_tokens=None):
+         inference_tokens=None, unique_tokens=None, family=None, seq_len=None, micro_batch=None,
+         recompute=None):
     """A whole training plan from whatever is known (scalinglab.plan.make_plan); every number
     may be given as the CLI writes it ("1e24", "3.64e3 PF-days", "7B", "40%", "$2.5")."""
     from scalinglab.plan import make_plan
@@ -201,7 +262,25 @@ def plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW,
         price=_num(price, "--price", units.parse_price),
         inference_tokens=None if inference_tokens is None else units.parse_count(
             inference_tokens, "--inference-tokens", allow_zero=True),
-        unique_tokens=_num(unique_tokens, "--unique-tokens"))
+        unique_tokens=_num(unique_tokens, "--unique-tokens"), family=family,
+        seq_len=_num(seq_len, "--seq-len", units.parse_whole),
+        micro_batch=_num(micro_batch, "--micro-batch", units.parse_whole), recompute=recompute)
+
+
+def explain(model=None, params=None, tokens=None, law=DEFAULT_LAW):
+    """Where a catalogue model (or N and D) sits against every law's optimum, and why
+    (beyond.explain): a model's N is the one `models` uses (active parameters for MoE)."""
+    from scalinglab.beyond import explain as explain_nd, explain_model
+    from scalinglab.errors import InputError
+
+    if (model is not None and (params, tokens) != (None, None)) or (
+            model is None and None in (params, tokens)):
+        raise InputError("give a catalogue model (scalinglab explain llama-3-70b) or both --params "
+                         "and --tokens")
+    if model is not None:
+        return explain_model(model, law)
+    return explain_nd(units.parse_number(params, "--params"), units.parse_number(tokens, "--tokens"),
+                      "model", law)
 
 
 def laws():

@@ -11,7 +11,8 @@ from scalinglab.laws.data_constrained import DataConstrainedLoss, DataConstraine
 from scalinglab.laws.inference_aware import SARDANA2023, InferenceAwareOptimum
 from scalinglab.laws.kaplan import KAPLAN2020
 from scalinglab.results import Result, flat
-from scalinglab.units import format_count, format_flops
+from scalinglab.errors import InputError
+from scalinglab.units import format_count, format_flops, format_ratio, format_times
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,11 @@ class LawOptimumRow(Result):
     optimal: Optimum
     params_ratio: float
     tokens_ratio: float
-    excess_loss: float | None  # loss above the optimum's at equal compute (>= 0 for additive laws)
+    # loss above the law's own minimum at equal compute (>= 0); None where the law's optimum is
+    # not the minimum of its L(N, D) (kaplan2020's Table 6) or it has no L(N, D): no cost to show
+    excess_loss: float | None
+    implied_inference_tokens: float | None = None  # T that makes (N, D) lifetime-optimal here
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -86,14 +91,17 @@ class Explanation(Result):
     """How far a model sits from each law's optimum at its own compute, and why."""
 
     name: str
-    n_params: float
+    n_params: float  # the N the laws were given: active parameters for a mixture of experts
     n_tokens: float
     flops: float
-    laws: tuple  # LawOptimumRow per law
-    implied_inference_tokens: float | None  # under sardana2023
+    laws: tuple  # LawOptimumRow per law, the leading law first
+    implied_inference_tokens: float | None  # under implied_inference_law
     llama3: hyperparams.TokenLaw
     deepseek: hyperparams.Hyperparams
     reasons: tuple
+    implied_inference_law: str = ""
+    params_counted: str = "total"  # "active" for a mixture of experts
+    notes: tuple = ()  # what the inputs rest on (catalogue row, MoE)
 
     _derived = ("tokens_per_param",)
 
@@ -102,53 +110,94 @@ class Explanation(Result):
         return self.n_tokens / self.n_params
 
 
+def _implied(law: Law, n, d) -> float | None:
+    return inference_aware.implied_inference_tokens(law, n, d) if law.can("inference-aware") else None
+
+
 def _row(law: Law, n, d, c, non_embedding=None) -> LawOptimumRow:
     o = law.optimal(c)
     n_law, _ = law.params_for(n, non_embedding)
     loss = float(law.loss(n_law, d)) if law.can("loss") else None
-    return LawOptimumRow(law.id, loss, o, n / o.n_params, d / o.n_tokens,
-                         None if loss is None else loss - float(o.loss))
+    excess, note = None, ""
+    if loss is not None and law.optimum_minimises_loss:
+        excess = max(0.0, loss - float(o.loss))  # the minimum: >= 0 up to rounding
+    elif loss is not None:
+        note = (f"{law.id}'s optimum ({law.optimum_formula}) is not the minimum of its L(N, D), "
+                "so the loss difference is not a cost of the split")
+    return LawOptimumRow(law.id, loss, o, n / o.n_params, d / o.n_tokens, excess,
+                         _implied(law, n, d), note)
 
 
 def explain(n_params: float, n_tokens: float, name: str = "model", law=DEFAULT_LAW,
-            non_embedding: float | None = None) -> Explanation:
-    """Compare (N, D) at C = 6ND with every registered law's optimum, Sardana's implied inference
-    demand, Llama 3's token law and DeepSeek's hyperparameters; `law` leads the reasons.
-    non_embedding: the model's non-embedding count, for laws that count it (kaplan2020)."""
+            non_embedding: float | None = None, params_counted: str = "total",
+            notes: tuple = ()) -> Explanation:
+    """Compare (N, D) at C = 6ND with every registered law's optimum, the inference demand that
+    would justify it (under `law`, as `plan --inference-tokens` computes it; each law's own in
+    its row), Llama 3's token law and DeepSeek's hyperparameters; `law` leads the reasons.
+    non_embedding: the model's non-embedding count, for laws that count it (kaplan2020);
+    params_counted: which parameters N is ("active" for a mixture of experts)."""
     law = get_law(law)
     law.require("loss", f"the loss of {name}")
     n, d = float(n_params), float(n_tokens)
     c = float(training_flops(n, d).flops)
     rows = tuple(_row(lw, n, d, c, non_embedding) for lw in {law.id: law, **LAWS}.values())
     main = rows[0]
-    t_inf = inference_aware.implied_inference_tokens(SARDANA2023, n, d)
+    inf_law = law if law.can("inference-aware") else SARDANA2023
+    t_inf = _implied(inf_law, n, d)
     llama = hyperparams.llama3_tokens(c)
     ds = hyperparams.deepseek(c)
     o = main.optimal
+    what = f"{format_count(n)} {'active ' if params_counted == 'active' else ''}parameters"
+    cost = (f"which costs {main.excess_loss:+.4f} nats of loss at equal training compute"
+            if main.excess_loss is not None else f"({main.note})")
     reasons = [
-        f"{name}: {format_count(n)} parameters on {format_count(d)} tokens ({d / n:,.0f} per param, "
-        f"{d / n / o.tokens_per_param:.3g}x {law.id}'s optimal ratio, "
-        f"{d / n / CHINCHILLA_TOKENS_PER_PARAM:.3g}x the 20:1 rule), C = 6ND = {format_flops(c)}.",
+        f"{name}: {what} on {format_count(d)} tokens ({format_ratio(d / n)} per param, "
+        f"{format_times(d / n / o.tokens_per_param)} {law.id}'s optimal ratio, "
+        f"{format_times(d / n / CHINCHILLA_TOKENS_PER_PARAM)} the 20:1 rule), C = 6ND = "
+        f"{format_flops(c)}.",
         f"Compute-optimal under {law.id} at that compute: {format_count(o.n_params)} on "
-        f"{format_count(o.n_tokens)} ({o.tokens_per_param:.1f} per param). {name} is "
-        f"{main.params_ratio:.3g}x that size on {main.tokens_ratio:.3g}x the tokens, which "
-        f"costs {main.excess_loss:+.4f} nats of loss at equal training compute.",
+        f"{format_count(o.n_tokens)} ({format_ratio(o.tokens_per_param)} per param). {name} is "
+        f"{format_times(main.params_ratio)} that size on {format_times(main.tokens_ratio)} the "
+        f"tokens, {cost}.",
     ]
+    other = "" if inf_law is law else f" ({law.id} has no inference-aware form)"
     if t_inf is None:
-        reasons.append(f"Inference (sardana2023): {name} has fewer tokens than the equal-loss "
-                       "Chinchilla model, so no inference demand makes it lifetime-optimal.")
+        reasons.append(f"Inference ({inf_law.id}{other}): {name} has fewer tokens than the "
+                       "equal-loss Chinchilla model, so no inference demand makes it lifetime-optimal.")
     else:
-        reasons.append(f"Inference (sardana2023): this split minimises lifetime FLOP 6ND + 2NT if "
-                       f"it serves T = {format_count(t_inf)} tokens ({t_inf / d:.3g}x its training "
-                       "tokens); a smaller model trained longer is cheaper to serve.")
+        reasons.append(f"Inference ({inf_law.id}{other}): this split minimises lifetime FLOP 6ND + "
+                       f"2NT if it serves T = {format_count(t_inf)} tokens "
+                       f"({format_times(t_inf / d)} its training tokens); a smaller model trained "
+                       "longer is cheaper to serve. Each law's own T is in its row: they differ "
+                       "because each law prices extra tokens (its B, beta) against extra "
+                       "parameters (A, alpha) differently.")
     reasons.append(f"Data: Meta's own fit on its data mix, D*(C) = 0.299 C^0.537 (Llama 3), puts "
                    f"the optimum at {format_count(llama.n_params)} params on "
-                   f"{format_count(llama.n_tokens)} tokens ({llama.n_tokens / llama.n_params:.0f}"
-                   f" per param); {name} uses {d / llama.n_tokens:.3g}x those tokens.")
+                   f"{format_count(llama.n_tokens)} tokens ({format_ratio(llama.n_tokens / llama.n_params)}"
+                   f" per param); {name} uses {format_times(d / llama.n_tokens)} those tokens.")
     k = KAPLAN2020.optimal(c)
     reasons.append(f"Kaplan 2020 (N_opt ~ C^0.73) would use {format_count(k.n_params)}"
                    f" non-embedding params on {format_count(k.n_tokens)} tokens: the 'bigger "
                    "models' prescription Chinchilla overturned.")
     reasons.append(f"DeepSeek LLM's fits (their setup) at this compute: batch "
                    f"{format_count(ds.batch_tokens)} tokens, learning rate {ds.learning_rate:.3g}.")
-    return Explanation(name, n, d, c, rows, t_inf, llama, ds, tuple(reasons))
+    return Explanation(name, n, d, c, rows, t_inf, llama, ds, tuple(reasons), inf_law.id,
+                       params_counted, tuple(notes))
+
+
+def explain_model(model, law=DEFAULT_LAW) -> Explanation:
+    """explain() for a catalogue model (a name or catalog.Model): its N is the one every law
+    is given everywhere (catalog.Model.law_params: active parameters for a mixture of experts,
+    as `models` uses), said in the notes."""
+    from scalinglab.catalog import get_model
+
+    m = get_model(model) if isinstance(model, str) else model
+    if m.n_params is None or m.n_tokens is None:
+        raise InputError(f"{m.name}: the catalogue has no "
+                         f"{'parameter' if m.n_params is None else 'token'} count; pass --params "
+                         "and --tokens instead")
+    notes = [f"{m.name}: {m.source} ({m.confidence})"]
+    if m.is_moe:
+        notes.append(m.moe_note)
+    return explain(m.law_params, m.n_tokens, m.name, law, m.non_embedding_params,
+                   "active" if m.is_moe else "total", tuple(notes))

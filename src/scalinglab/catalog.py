@@ -10,6 +10,7 @@ and where (the page for a reported number).
 import csv
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib import resources
 
@@ -38,6 +39,20 @@ class Model(Result):
     confidence: str
     notes: str = ""
     flop_source: str = ""  # who computed train_flops, and where
+    released: str = ""  # release date, YYYY-MM-DD or YYYY-MM ("" when only the year is known)
+    released_source: str = ""  # where the date comes from
+
+    @property
+    def release_year(self) -> float:
+        """The release as a fractional year (2023-07-18 -> 2023.54); mid-year (year + 0.5) when
+        only the year is known."""
+        if not self.released:
+            return self.year + 0.5
+        parts = [int(x) for x in self.released.split("-")]
+        month, day = parts[1], parts[2] if len(parts) > 2 else 15
+        start = date(parts[0], month, 1)
+        days = (date(parts[0] + month // 12, month % 12 + 1, 1) - start).days
+        return parts[0] + (month - 1 + (day - 1) / days) / 12
 
     @property
     def is_moe(self) -> bool:
@@ -47,6 +62,25 @@ class Model(Result):
     def compute_params(self) -> float | None:
         """Parameters that do work per token: active for MoE, all for dense."""
         return self.active_params if self.is_moe else self.n_params
+
+    @property
+    def law_params(self) -> float | None:
+        """The N every law is given for this model, in `models`, `explain` and the figures: the
+        parameters active per token (all of a dense model's)."""
+        return self.compute_params
+
+    @property
+    def params_counted(self) -> str:
+        return "active" if self.is_moe else "total"
+
+    @property
+    def moe_note(self) -> str:
+        from scalinglab.units import format_count
+
+        return (f"{self.name} is a mixture of experts: N = {format_count(self.active_params)} "
+                f"ACTIVE parameters (of {format_count(self.n_params)}) in 6ND, D/N, the optimum "
+                "and the loss; "
+                "the laws were fitted on dense models, so they are only a rough guide for it")
 
     @property
     def non_embedding_params(self) -> float | None:
@@ -73,9 +107,16 @@ def _num(text: str) -> float | None:
 def _row(r: dict) -> Model:
     if r["confidence"] not in CONFIDENCE:
         raise ValueError(f"models.csv: {r['name']}: confidence {r['confidence']!r}")
+    released = r.get("released", "")
+    if released:
+        if not re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", released) or released[:4] != r["year"]:
+            raise ValueError(f"models.csv: {r['name']}: released {released!r} (YYYY-MM[-DD] "
+                             f"in {r['year']})")
+        date(*map(int, (released + "-01")[:10].split("-")))  # a real date, or ValueError
     return Model(r["name"], r["org"], int(r["year"]), _num(r["params"]), _num(r["active_params"]),
                  _num(r["tokens"]), _num(r["train_flop"]), r["arch"], r["source"],
-                 r["confidence"], r["notes"], r.get("flop_source", ""))
+                 r["confidence"], r["notes"], r.get("flop_source", ""), released,
+                 r.get("released_source", ""))
 
 
 def _load() -> tuple:
@@ -106,7 +147,7 @@ def get_model(name: str) -> Model:
     if hits:
         raise InputError(f"model {name!r} is ambiguous; did you mean: "
                          f"{', '.join(m.name for m in hits[:8])}?")
-    raise unknown("model", name, [m.name for m in MODELS])
+    raise unknown("model", name, [m.name for m in MODELS], "`scalinglab models` lists them")
 
 
 def column(field: str, models=MODELS) -> np.ndarray:
@@ -129,6 +170,7 @@ class ModelRow(Result):
     flops_6nd_over_reported: float | None
     loss: float | None
     law: str
+    params_counted: str = "total"  # the N of tokens_per_param, 6ND and loss: "active" for MoE
 
 
 SORT_KEYS = {"name": "name", "org": "org", "year": "year", "params": "n_params",
@@ -142,30 +184,31 @@ def compare(law=None, models=MODELS, sort: str = "year", reverse: bool = False) 
     6ND compute, 6ND against the reported FLOP, and the law's predicted loss, sorted by `sort`
     (SORT_KEYS; unknown values last, also with reverse).
 
-    MoE rows use active parameters for 6ND; dense laws say nothing about MoE loss or optimum, so
-    those two are None there (as is anything whose inputs are unknown). A law that counts
-    non-embedding parameters gets them where the model has a preset (else the total, and a note).
+    Every law is given Model.law_params: active parameters for a mixture of experts (as
+    `explain` does; params_counted says which), so D/N, the optimum, 6ND and the loss agree
+    across verbs. Anything whose inputs are unknown is None. A law that counts non-embedding
+    parameters gets them where the model has a preset (else the total, and a note).
     """
     from scalinglab.laws import DEFAULT_LAW, get_law
 
     law = get_law(law or DEFAULT_LAW)
     if str(sort).lower() not in SORT_KEYS:
         raise unknown("sort key", sort, SORT_KEYS)
-    n, d = column("n_params", models), column("n_tokens", models)
-    active = column("active_params", models)
-    moe = ~np.isnan(active)
-    flops = FLOPS_PER_PARAM_TOKEN * np.where(moe, active, n) * d
-    dense = ~moe & ~np.isnan(flops)
+    n = np.array([np.nan if m.law_params is None else m.law_params for m in models])
+    d = column("n_tokens", models)
+    flops = FLOPS_PER_PARAM_TOKEN * n * d
+    known = ~np.isnan(flops)
     opt_tpp, loss = np.full(len(models), np.nan), np.full(len(models), np.nan)
-    if dense.any():
-        opt_tpp[dense] = law.optimal(flops[dense]).tokens_per_param
+    if known.any():
+        opt_tpp[known] = law.optimal(flops[known]).tokens_per_param
         if law.can("loss"):
-            counted = np.array([law.params_for(m.n_params, m.non_embedding_params)[0]
-                                if ok else np.nan for m, ok in zip(models, dense)])
-            loss[dense] = law.loss(counted[dense], d[dense])
+            counted = np.array([law.params_for(m.law_params, m.non_embedding_params)[0]
+                                if ok else np.nan for m, ok in zip(models, known)])
+            loss[known] = law.loss(counted[known], d[known])
     tpp = d / n
     cols = (tpp, tpp / opt_tpp, opt_tpp, flops, flops / column("train_flops", models), loss)
-    rows = [ModelRow(m, *(_none(c[i]) for c in cols), law.id) for i, m in enumerate(models)]
+    rows = [ModelRow(m, *(_none(c[i]) for c in cols), law.id, m.params_counted)
+            for i, m in enumerate(models)]
     key = SORT_KEYS[str(sort).lower()]
     value = (lambda r: getattr(r.model, key)) if key in Model.__dataclass_fields__ else \
         (lambda r: getattr(r, key))

@@ -155,7 +155,7 @@ def get_accelerator(name) -> Accelerator:
         return name
     a = _INDEX.get(_key(name))
     if a is None:
-        raise unknown("accelerator", name, _SHORT_NAMES)
+        raise unknown("accelerator", name, _SHORT_NAMES, "`scalinglab gpus` lists them")
     return a
 
 

@@ -25,7 +25,7 @@ from scalinglab.errors import InputError, unknown
 from scalinglab.hardware import get_accelerator
 from scalinglab.lora import ROLES as LORA_TARGETS, lora_params, select as lora_select  # noqa: F401
 from scalinglab.results import Result
-from scalinglab.validate import out
+from scalinglab.validate import fraction, out
 
 OVERHEAD_FRACTION = 0.10
 # The CUDA context and kernels: "GPU memory occupied: 1343 MB" (nvidia-smi, MiB) after the first
@@ -45,7 +45,22 @@ OPTIMIZERS = {
 RECOMPUTE = act.RECOMPUTE
 ATTENTION = act.ATTENTION
 LOSS_IMPLS = act.LOSS_IMPLS
-MODES = ("train", "finetune", "lora", "qlora", "infer")
+MODES = ("train", "finetune", "lora", "qlora", "lora8", "infer")
+LORA_MODES = ("lora", "qlora", "lora8")  # frozen base + adapters: 16-bit, NF4 or int8 base
+# options that apply only to some modes (estimate's keyword -> the CLI's flag); given to any
+# other mode they are refused, not ignored
+ONLY = {
+    "training": ({"zero": "--zero", "optimizer": "--optimizer", "recompute": "--recompute",
+                  "tp": "--tp", "attention": "--attention", "autocast": "--autocast",
+                  "loss_impl": "--loss-impl", "dropout": "--dropout"},
+                 ("train", "finetune", *LORA_MODES)),
+    "LoRA": ({"rank": "--rank", "targets": "--targets", "lora_dropout": "--lora-dropout",
+              "lora_experts": "--lora-experts/--no-lora-experts"}, LORA_MODES),
+    "inference": ({"context": "--context", "kv_dtype": "--kv-dtype"}, ("infer",)),
+}
+# Base weights of the LoRA modes: QLoRA's NF4 (Dettmers et al. 2023), LLM.int8()'s int8
+# (Dettmers et al. 2022, arXiv:2208.07339; bitsandbytes load_in_8bit, as PEFT's 8-bit LoRA)
+QUANTISED_BASE = {"qlora": "nf4", "lora8": "int8"}
 KV_KINDS = ("full", "sliding", "latent")
 
 
@@ -206,6 +221,7 @@ class MemoryEstimate(Result):
     kv_cache_by_kind: dict = field(default_factory=dict)  # full / sliding / latent, whole model
     activations: dict = field(default_factory=dict)       # activations.Activations, per GPU
     trainable_params: float | None = None   # LoRA/QLoRA adapters; all parameters otherwise
+    weights_format: str = ""                # how the weights are stored: "nf4 base, bf16 embeddings and head"
 
     _derived = ("per_gpu_bytes", "usable_bytes", "fits")
 
@@ -263,21 +279,48 @@ def _adapters(shape: Shape, targets, rank, dropout, experts) -> act.Adapters:
         down=sum(lin.where == "mlp" and lin.role == "down" for lin in chosen))
 
 
+def base_dtypes(mode: str, dtype) -> tuple[str, str]:
+    """(base weights' dtype, the 16-bit dtype of embeddings, head and matmuls) of a mode.
+
+    qlora and lora8 quantise the base's linears to NF4 or int8 and keep embeddings and the
+    output head 16-bit: --dtype is either that base format (nf4; int8), then the rest is bf16,
+    or the 16-bit dtype, then the base is NF4 (int8). Other modes: (dtype, dtype)."""
+    p = precision.get_precision(dtype)
+    base = QUANTISED_BASE.get(mode)
+    if base is None:
+        return p.name, p.name
+    if p.name == base:
+        return base, "bf16"
+    if p.bits >= 16 and p.trains:
+        return base, p.name
+    other = {"nf4": "--mode qlora", "int8": "--mode lora8"}
+    alt = next((m for b, m in other.items() if b == p.name and m != f"--mode {mode}"), None)
+    raise InputError(f"--mode {mode} keeps a {base} base: give --dtype {base}, or the 16-bit dtype "
+                     f"of its embeddings, head and matmuls (bf16, fp16), not {p.name}"
+                     + (f"; an {p.name} base is {alt}" if alt else ""))
+
+
 def _adapter_states(shape: Shape, mode, dtype, optimizer, zero, dp, tp, pp, rank,
                     targets, experts) -> tuple[dict, str, float]:
-    """LoRA/QLoRA: frozen base weights plus trained adapters with their gradients and optimizer."""
+    """LoRA, QLoRA, LoRA over int8: frozen base weights plus trained adapters with their
+    gradients and optimizer states."""
     trainable = lora_params(shape, rank, targets, experts)
-    quantised = shape.n_params - shape.embedding_params if mode == "qlora" else 0.0
+    qbase, dtype = base_dtypes(mode, dtype)
+    quantised = shape.n_params - shape.embedding_params if mode in QUANTISED_BASE else 0.0
     adapter_dtype = "bf16" if mode == "qlora" else "fp32"
     frozen = (model_state_bytes(shape.n_params - quantised, dtype, "none", zero, dp, tp, pp)
-              ["weights"] + model_state_bytes(quantised, "nf4", "none", zero, dp, tp, pp)["weights"])
+              ["weights"] + model_state_bytes(quantised, qbase, "none", zero, dp, tp, pp)["weights"])
     adapters = model_state_bytes(trainable, adapter_dtype, optimizer, zero, dp, tp, pp,
                                  d_model=shape.d_model, master=False)
-    base = (" in NF4 with double quantisation (4.127 bits: 8-bit block constants, themselves "
-            "quantised, QLoRA Sec. 3) except embeddings and output head "
-            f"({dtype}); paged optimizer (NVIDIA unified memory pages its states to the CPU "
-            "under memory spikes, QLoRA Sec. 3): counted here on the GPU") if mode == "qlora" \
-        else f" in {dtype}"
+    base = {
+        "qlora": (" in NF4 with double quantisation (4.127 bits: 8-bit block constants, "
+                  "themselves quantised, QLoRA Sec. 3) except embeddings and output head "
+                  f"({dtype}); paged optimizer (NVIDIA unified memory pages its states to the "
+                  "CPU under memory spikes, QLoRA Sec. 3): counted here on the GPU"),
+        "lora8": (" in int8 (LLM.int8(), Dettmers et al. 2022: bitsandbytes' 8-bit linears; "
+                  "their fp32 row scales, 4 bytes per output row, not counted) except embeddings "
+                  f"and output head ({dtype})"),
+    }.get(mode, f" in {dtype}")
     kinds = [k for k, n in ((False, shape.n_layers - shape.n_moe_layers),
                             (True, shape.n_moe_layers)) if n]
     where = ", ".join(sorted({lin.name for k in kinds
@@ -316,7 +359,7 @@ class _Training:
 def _training_terms(shape: Shape, t: _Training, dp) -> tuple[dict, list, act.Activations, float]:
     """Model states, activations and the loss per GPU, arrays over dp."""
     lora = None
-    if t.mode in ("lora", "qlora"):
+    if t.mode in LORA_MODES:
         states, note, trainable = _adapter_states(shape, t.mode, t.dtype, t.optimizer, t.zero, dp,
                                                   t.tp, t.pp, t.rank, t.targets, t.experts)
         lora = _adapters(shape, t.targets, t.rank, t.lora_dropout, t.experts)
@@ -375,11 +418,27 @@ def _activation_notes(shape: Shape, t: _Training, a: act.Activations) -> list:
 
 
 def model_weight_bytes(shape: Shape, mode: str, dtype) -> float:
-    """The whole model's weights; QLoRA keeps embeddings and output head in 16-bit, the rest NF4."""
-    if mode != "qlora":
+    """The whole model's weights; QLoRA (lora8) keeps embeddings and output head in 16-bit, the
+    rest NF4 (int8)."""
+    base, dtype = base_dtypes(mode, dtype)
+    if mode not in QUANTISED_BASE:
         return weight_bytes(shape.n_params, dtype)
-    return (weight_bytes(shape.n_params - shape.embedding_params, "nf4")
+    return (weight_bytes(shape.n_params - shape.embedding_params, base)
             + weight_bytes(shape.embedding_params, dtype))
+
+
+def refuse_options(mode: str, given: dict) -> None:
+    """Options given that do not apply to `mode` are an error naming the modes they are for."""
+    for kind, (flags, modes) in ONLY.items():
+        if mode in modes:
+            continue
+        bad = [flag for key, flag in flags.items() if given.get(key) is not None]
+        if bad:
+            hint = ("; inference splits the model over --n-gpus / --pp tensor-parallel ranks"
+                    if "--tp" in bad and mode == "infer" else "")
+            raise InputError(f"{', '.join(bad)} {'does' if len(bad) == 1 else 'do'} not apply to "
+                             f"--mode {mode}: {kind} option{'s' if len(bad) > 1 else ''}, for "
+                             f"--mode {' | '.join(modes)}{hint}")
 
 
 def _scalar(x):
@@ -406,8 +465,7 @@ def _check(mode, n_gpus, tp, pp, batch, seq, overhead, reserve, attention, loss_
             raise InputError(f"{what} must be at least 1 (got {v!r})")
     if n_gpus % (tp * pp):
         raise InputError(f"--n-gpus {n_gpus} is not a multiple of tensor x pipeline = {tp * pp}")
-    if not overhead >= 0:
-        raise InputError(f"overhead fraction {overhead!r} must be >= 0")
+    fraction(overhead, "overhead", allow_zero=True)  # 0.1 or "10%" (units.parse_fraction), not 10
     if reserve is not None and not (np.isfinite(reserve) and reserve >= 0):
         raise InputError(f"--reserve {reserve!r} must be zero or a positive size in bytes "
                          f"(e.g. 1343MiB, 2GB; default {RESERVE_BYTES / 2**20:.0f} MiB)")
@@ -417,10 +475,10 @@ def _check(mode, n_gpus, tp, pp, batch, seq, overhead, reserve, attention, loss_
 
 
 def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_bytes=None,
-             n_gpus=1, zero=None, tp=1, pp=1, batch=1, seq=2048, context=None, optimizer=None,
-             recompute=None, rank=16, targets=None, kv_dtype=None, dropout=None,
-             attention="sdpa", autocast=None, loss_impl="hf", lora_dropout=0.0,
-             lora_experts=True, reserve=None, overhead=OVERHEAD_FRACTION) -> MemoryEstimate:
+             n_gpus=1, zero=None, tp=None, pp=1, batch=1, seq=2048, context=None, optimizer=None,
+             recompute=None, rank=None, targets=None, kv_dtype=None, dropout=None,
+             attention=None, autocast=None, loss_impl=None, lora_dropout=None,
+             lora_experts=None, reserve=None, overhead=OVERHEAD_FRACTION) -> MemoryEstimate:
     """Memory per GPU for `mode` on n_gpus (= dp x tp x pp), the verdict and the fewest GPUs.
 
     Keywords (all optional): gpu (a name shown) and gpu_memory_bytes (as the device reports it);
@@ -434,8 +492,28 @@ def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_b
 
     Defaults: mixed-precision AdamW for train/finetune/lora, paged 32-bit AdamW for qlora; no
     recomputation for train/finetune, full (gradient checkpointing) for lora/qlora as the QLoRA
-    recipe does; ZeRO-0 unless given; KV cache in the weights' dtype (bf16 for quantised weights).
+    recipe does; ZeRO-0 unless given; KV cache in the weights' dtype (bf16 for quantised weights);
+    tp 1, sdpa attention, hf loss, rank 16 on every linear, no LoRA dropout, adapters on experts.
+    An option that does not apply to the mode (zero for inference, kv_dtype for training, rank
+    without a LoRA mode, ...) is an InputError (ONLY), as are empty targets. lora8 is LoRA over an
+    int8 base; for qlora and lora8 `dtype` is the base format or the 16-bit dtype (base_dtypes).
     """
+    if mode not in MODES:
+        raise unknown("mode", mode, MODES)
+    refuse_options(mode, dict(zero=zero, optimizer=optimizer, recompute=recompute, tp=tp,
+                              attention=attention, autocast=autocast, loss_impl=loss_impl,
+                              dropout=dropout, rank=rank, targets=targets,
+                              lora_dropout=lora_dropout, lora_experts=lora_experts,
+                              context=context, kv_dtype=kv_dtype))
+    if targets is not None and not any(str(t).strip() for t in targets):
+        raise InputError("LoRA targets: none given; name roles (q,v), module names (q_proj) or "
+                         "'all' (the default)")
+    tp = 1 if tp is None else tp
+    attention = "sdpa" if attention is None else attention
+    loss_impl = "hf" if loss_impl is None else loss_impl
+    rank = 16 if rank is None else rank
+    lora_dropout = 0.0 if lora_dropout is None else lora_dropout
+    lora_experts = True if lora_experts is None else lora_experts
     _check(mode, n_gpus, tp, pp, batch, seq, overhead, reserve, attention, loss_impl, dropout,
            lora_dropout)
     tp_given = tp if mode != "infer" else n_gpus // pp
@@ -449,15 +527,20 @@ def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_b
     optimizer = optimizer or ("adamw" if training else "none")
     if optimizer not in OPTIMIZERS:
         raise unknown("optimizer", optimizer, OPTIMIZERS)
-    recompute = recompute or ("full" if mode in ("lora", "qlora") else "none")
+    recompute = recompute or ("full" if mode in LORA_MODES else "none")
     if recompute not in RECOMPUTE:
         raise unknown("recomputation", recompute, RECOMPUTE)
     zero = 0 if zero is None else zero
     context = seq if context is None else context
     kv_dtype = kv_dtype or (dtype if bits_per_value(dtype) >= 8 else "bf16")
-    if training and bits_per_value(dtype) < 16:
-        raise InputError(f"training in {dtype} is not modelled: use bf16/fp16/fp32, or "
-                         "--mode qlora for a 4-bit base")
+    compute = base_dtypes(mode, dtype)[1]  # the base format of qlora/lora8 is fine
+    if training and bits_per_value(compute) < 16:
+        other = [m for m, b in QUANTISED_BASE.items() if m != mode]
+        raise InputError(f"training in {dtype} is not modelled: use bf16/fp16/fp32, or a frozen "
+                         "quantised base with LoRA: " + ", ".join(
+                             f"--mode {m} ({QUANTISED_BASE[m]})" for m in other))
+    if training:
+        dtype = compute  # qlora/lora8 apply their base format themselves (base_dtypes)
     if reserve is None:
         reserve = RESERVE_BYTES if gpu_memory_bytes is not None else 0.0
     targets = tuple(targets or ())
@@ -512,7 +595,14 @@ def estimate(shape: Shape, mode="train", dtype="bf16", *, gpu=None, gpu_memory_b
         parallel={"dp": n_gpus // (tp * pp) if training else 1,
                   "tp": tp if training else n_gpus // pp, "pp": pp, "zero": zero},
         assumptions=tuple(notes), reserve_bytes=float(reserve), kv_cache_by_kind=by_kind,
-        activations=a.to_dict() if a is not None else {}, trainable_params=trainable)
+        activations=a.to_dict() if a is not None else {}, trainable_params=trainable,
+        weights_format=weights_format(mode, dtype))
+
+
+def weights_format(mode: str, dtype) -> str:
+    """How a mode stores the weights, from the dtypes it uses (base_dtypes)."""
+    base, rest = base_dtypes(mode, dtype)
+    return f"{base} base, {rest} embeddings and head" if mode in QUANTISED_BASE else rest
 
 
 def shape_from_spec(spec) -> Shape:

@@ -5,6 +5,7 @@ law's prediction side by side. make_plan only composes: each section is computed
 from dataclasses import dataclass
 
 from scalinglab.architecture.plan import ArchInfo, arch_for_plan
+from scalinglab.architecture.shape import DEFAULT_FAMILY, ShapeSuggestion, suggest_shape
 from scalinglab.beyond import DataBlock, InferenceBlock, plan_extras
 from scalinglab.compute import (CHINCHILLA_TOKENS_PER_PARAM, TrainingFlops, params_for_compute,
                                 tokens_for_compute, training_flops)
@@ -16,7 +17,7 @@ from scalinglab.laws.base import Law, Optimum
 from scalinglab.memory import MemoryEstimate, plan_memory
 from scalinglab.results import Result, hidden, omit_none
 from scalinglab.training import DEFAULT_DTYPE, TrainingTime, budget_flops, training_time
-from scalinglab.units import format_count, format_sci
+from scalinglab.units import format_count, format_ratio, format_sci, format_times
 
 
 @dataclass(frozen=True)
@@ -39,18 +40,9 @@ class RatioCheck(Result):
         return self.tokens_per_param / CHINCHILLA_TOKENS_PER_PARAM
 
     def __str__(self) -> str:
-        return (f"{self.tokens_per_param:,.1f} tokens/param = {_times(self.vs_optimal)} the "
-                f"compute-optimal {_ratio(self.optimal_tokens_per_param)}:1 under {self.law}, "
-                f"{_times(self.vs_twenty)} the 20:1 rule")
-
-
-def _times(x: float) -> str:
-    return f"{x:.3g}x" if x < 10 else f"{x:,.1f}x"
-
-
-def _ratio(x: float) -> str:
-    """Tokens per parameter: 3 significant figures below 10 (0.134, not 0.1)."""
-    return f"{x:.3g}" if x < 10 else f"{x:,.1f}"
+        return (f"{format_ratio(self.tokens_per_param)} tokens/param = {format_times(self.vs_optimal)} "
+                f"the compute-optimal {format_ratio(self.optimal_tokens_per_param)}:1 under "
+                f"{self.law}, {format_times(self.vs_twenty)} the 20:1 rule")
 
 
 def ratio_check(n_params: float, n_tokens: float, law=DEFAULT_LAW) -> RatioCheck:
@@ -95,9 +87,11 @@ class Plan(Result):
     memory: MemoryEstimate | None = None  # with an arch and a gpu
     hardware: TrainingTime | None = omit_none()  # with a gpu
     arch: ArchInfo | None = omit_none()  # the architecture behind N
+    shape: ShapeSuggestion | None = omit_none()  # without an arch: a shape for N (`shape N`)
     inference: InferenceBlock | None = omit_none()  # with inference_tokens
     data_constrained: DataBlock | None = omit_none()  # with unique_tokens
     serving: ServingCost | None = omit_none()  # with inference_tokens, arch and gpu
+    warnings: tuple = ()  # what makes the plan unlike a real run (a dtype that does not train)
 
     _derived = ("tokens_per_param", "flops", "forward_flops", "backward_flops", "pf_days", "loss")
 
@@ -157,7 +151,8 @@ def _solve(law: Law, compute, n_params, n_tokens, loss, n_law) -> tuple[float, f
 
 def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT_LAW, arch=None,
               gpu=None, n_gpus=None, days=None, dtype=DEFAULT_DTYPE, mfu=None, sparse=False,
-              price=None, inference_tokens=None, unique_tokens=None) -> Plan:
+              price=None, inference_tokens=None, unique_tokens=None, family=None, seq_len=None,
+              micro_batch=None, recompute=None) -> Plan:
     """The whole plan from whatever is known, in base units (FLOP, parameters, tokens, nats).
 
     arch: preset name or config.json path; its exact (active) parameter count is N, and laws
@@ -165,7 +160,11 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
     cost on n_gpus (default 1) at dtype, mfu (default 0.4), sparse peak, price (USD per
     GPU-hour). days (with gpu) sets the compute budget. arch with gpu: training memory per GPU.
     inference_tokens, unique_tokens: the inference-aware and data-constrained blocks;
-    inference_tokens with arch and gpu: the GPU-hours and cost to serve them (serving_cost)."""
+    inference_tokens with arch and gpu: the GPU-hours and cost to serve them (serving_cost).
+    Without arch: the shape `scalinglab shape N --family FAMILY` suggests for the plan's N
+    (llama unless family is given); with gpu, memory and serving are computed on it.
+    seq_len, micro_batch, recompute: the memory check's sequence length (2048), micro-batch per
+    GPU (1) and recomputation (selective); they need the check (gpu)."""
     law = get_law(law)
     _needs_gpu(gpu, n_gpus=n_gpus, days=days, mfu=mfu, sparse=sparse or None, price=price,
                dtype=None if dtype == DEFAULT_DTYPE else dtype)
@@ -194,16 +193,43 @@ def make_plan(compute=None, n_params=None, n_tokens=None, loss=None, law=DEFAULT
               for lw in {law.id: law, **LAWS}.values()}
     hardware = None if gpu is None else training_time(flops.flops, gpu, n_gpus, dtype, mfu,
                                                       sparse, price)
-    memory = None if arch is None or gpu is None else plan_memory(arch, gpu, int(n_gpus))
-    serving = (None if arch is None or gpu is None or inference_tokens is None else
-               serving_cost(arch, gpu, inference_tokens, price))
+    if arch is not None and family is not None:
+        raise InputError("--family suggests a shape for N; with --arch the shape is given")
+    shape, shape_note = (None, ()) if arch is not None else _shape(n, family)
+    model = arch if arch is not None else None if shape is None else shape.spec
+    mem = {k: v for k, v in (("seq", seq_len), ("batch", micro_batch), ("recompute", recompute))
+           if v is not None}
+    if mem and (model is None or gpu is None):
+        flags = [f"--{f}" for f, v in (("seq-len", seq_len), ("micro-batch", micro_batch),
+                                        ("recompute", recompute)) if v is not None]
+        raise InputError(f"{', '.join(flags)} {'set' if len(flags) > 1 else 'sets'} the memory "
+                         "check, which needs --gpu"
+                         + ("" if model is not None else " and an architecture (--arch, or a "
+                                                         "plan whose N has a suggested shape)"))
+    memory = None if model is None or gpu is None else plan_memory(model, gpu, int(n_gpus), **mem)
+    serving = (None if model is None or gpu is None or inference_tokens is None else
+               serving_cost(model, gpu, inference_tokens, price))
     inference, data, extra_notes = plan_extras(law, losses[law.id].n_params, d, inference_tokens,
                                                unique_tokens)
     assumptions = (_law_assumptions(law, n, non_embedding)
                    + (hardware.assumptions if hardware else ())
-                   + (info.assumptions if info else ()) + extra_notes)
+                   + (info.assumptions if info else ()) + shape_note + extra_notes)
+    warnings = hardware.warnings if hardware else ()
     return Plan(law.id, "; ".join(how + [solved]), n, d, flops, losses, ratio_check(n, d, law),
-                assumptions, memory, hardware, info, inference, data, serving)
+                assumptions, memory, hardware, info, shape, inference, data, serving, warnings)
+
+
+def _shape(n: float, family) -> tuple:
+    """(the suggested shape for N or None, the assumption line saying so)."""
+    try:
+        s = suggest_shape(n, family or DEFAULT_FAMILY)
+    except InputError as e:
+        if family is not None:
+            raise
+        return None, (f"shape: none suggested ({e})",)
+    return s, (f"shape: no --arch, so the {s.family}-family shape for N (`scalinglab shape "
+               f"{format_count(n)}`): {s.d_model} x {s.n_layers} layers, {s.total:,} parameters "
+               f"({s.error:+.2%}); the memory check uses it",)
 
 
 def _needs_gpu(gpu, **options) -> None:

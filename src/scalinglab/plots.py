@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from scalinglab.compute import CHINCHILLA_TOKENS_PER_PARAM, FLOPS_PER_PARAM_TOKEN, tokens_for_compute
+from scalinglab.compute import FLOPS_PER_PARAM_TOKEN, tokens_for_compute
+from scalinglab.curves import twenty_to_one
 from scalinglab.errors import InputError
 from scalinglab.laws import DEFAULT_LAW, LAWS, get_law
-from scalinglab.units import format_count, format_sci
+from scalinglab.units import format_count, format_ratio, format_sci
 
 FORMATS = (".png", ".svg", ".pdf")
 # labelled first when labels compete for room: the lecture's models and the scaling-law landmarks
@@ -77,6 +78,14 @@ def _budgets(compute):
     return np.sort(c)
 
 
+# (line style, width) per law in the frontier: laws whose optima nearly coincide (hoffmann2022-exact
+# and sardana2023; besiroglu2024, muennighoff2023, approach1 and the 20:1 rule) must still show
+# as distinct lines: each its own dashes, and each narrower than the one before and drawn over it,
+# so that coinciding lines nest instead of hiding one another
+LAW_STYLES = (("-", 4.0), ((0, (5, 1.5)), 3.4), ((0, (3, 1, 1, 1)), 2.9), ((0, (6, 2)), 2.4),
+              ((0, (4, 1.5, 1, 1.5, 1, 1.5)), 2.0), ((0, (1, 1)), 1.8), ("-", 1.3))
+
+
 def _label_order(names, size):
     """Indices: LABEL_FIRST names in that order, then the rest largest first."""
     first = {name: i for i, name in enumerate(LABEL_FIRST)}
@@ -84,22 +93,33 @@ def _label_order(names, size):
                                                                -size[i])), dtype=int)
 
 
-# label offsets in points, nearest first (no leader lines: they clutter more than they help)
-_OFFSETS = np.array([(5, 3), (5, -3), (-5, 3), (-5, -3), (0, 7), (0, -7), (8, 8), (-8, -8),
-                     (8, -8), (-8, 8), (0, 11), (0, -11)])
-_ALIGN = [("left", "bottom"), ("left", "top"), ("right", "bottom"), ("right", "top"),
-          ("center", "bottom"), ("center", "top"), ("left", "bottom"), ("right", "top"),
-          ("left", "top"), ("right", "bottom"), ("center", "bottom"), ("center", "top")]
+def _offsets():
+    """Label offsets in points, nearest first, with each one's alignment: twelve beside the
+    point, then rings further out (those labels get a leader line back to their point)."""
+    near = [(5, 3), (5, -3), (-5, 3), (-5, -3), (0, 7), (0, -7), (8, 8), (-8, -8), (8, -8),
+            (-8, 8), (0, 11), (0, -11)]
+    angles = np.radians(np.arange(0, 360, 22.5))
+    far = [(r * np.cos(a), r * np.sin(a)) for r in (16, 24, 34, 46) for a in angles]
+    offsets = np.array(near + far)
+    align = [("left" if dx > 2 else "right" if dx < -2 else "center",
+              "bottom" if dy >= 0 else "top") for dx, dy in offsets]
+    return offsets, align
+
+
+_OFFSETS, _ALIGN = _offsets()
 _SHIFT = {"left": 0.0, "center": -0.5, "right": -1.0, "bottom": 0.0, "top": -1.0}
+LEADER = 9.0  # points: a label placed further than this from its point gets a leader line
+_LEADER_STYLE = dict(arrowstyle="-", lw=0.6, color="0.45", shrinkA=0, shrinkB=2.5)
 
 
 def label_points(ax, xs, ys, labels, fontsize=7, layout=True, avoid=(), **kw):
     """Label points in priority order without overlapping each other, the points or the axes edge.
 
-    Tries twelve offsets per point (boxes measured once per label, all offsets checked at once);
+    Tries offsets beside each point first, then rings further out whose labels get a thin
+    leader line back to the point (boxes measured once per label, all offsets checked at once);
     a label that fits nowhere is left out. layout=False: the caller has already drawn the
     figure once with its final layout. avoid: more (x, y) points that labels must not cover
-    (a big marker). Returns the Text artists.
+    (a big marker). Returns the Text artists (an Annotation each; `arrow_patch` is the leader).
     """
     fig = ax.figure
     if layout:
@@ -113,12 +133,16 @@ def label_points(ax, xs, ys, labels, fontsize=7, layout=True, avoid=(), **kw):
         taken = np.vstack([taken, np.hstack([big - 8 * px, big + 8 * px])])
     box = ax.get_window_extent(r)
     shift = np.array([(_SHIFT[h], _SHIFT[v]) for h, v in _ALIGN])
+    far = np.hypot(*_OFFSETS.T) > LEADER
+    along = np.linspace(0.1, 0.9, 9)[None, :, None]  # where a leader line is checked for clashes
+    labels_at = []  # boxes of placed labels: leader lines must not cross them
+    leaders = np.empty((0, 2))  # points along placed leader lines: labels must not cover them
     placed = []
     for (x, y), xd, yd, text in zip(pts, xs, ys, labels):
         t = ax.annotate(text, (xd, yd), xytext=(0, 0), textcoords="offset points",
                         fontsize=fontsize, **kw)
-        t.set_in_layout(False)
         e = t.get_window_extent(r)
+        t.remove()
         w, h = e.width, e.height
         lo = np.array([x, y]) + _OFFSETS * px + shift * (w, h) - 1.5  # 1.5 pixels of air
         cand = np.hstack([lo, lo + (w + 3, h + 3)])  # (offsets, 4)
@@ -126,15 +150,31 @@ def label_points(ax, xs, ys, labels, fontsize=7, layout=True, avoid=(), **kw):
                   & (cand[:, 3] <= box.y1))
         clash = ((cand[:, None, 0] < taken[None, :, 2]) & (taken[None, :, 0] < cand[:, None, 2])
                  & (cand[:, None, 1] < taken[None, :, 3]) & (taken[None, :, 1] < cand[:, None, 3]))
-        ok = np.flatnonzero(inside & ~clash.any(axis=1))
-        if ok.size:
-            i = ok[0]
-            t.xyann = tuple(_OFFSETS[i])
-            t.set(ha=_ALIGN[i][0], va=_ALIGN[i][1])
-            taken = np.vstack([taken, cand[i]])
-            placed.append(t)
-        else:
-            t.remove()
+        free = inside & ~clash.any(axis=1)
+        centre = (cand[:, :2] + cand[:, 2:]) / 2  # a leader runs from the label's centre
+        seg = np.array([x, y]) + along * (centre - (x, y))[:, None, :]  # (offsets, 9, 2)
+        if labels_at:  # a leader line may pass points, not other labels
+            lb = np.array(labels_at)
+            hit = ((seg[..., None, 0] > lb[:, 0]) & (seg[..., None, 0] < lb[:, 2])
+                   & (seg[..., None, 1] > lb[:, 1]) & (seg[..., None, 1] < lb[:, 3]))
+            free &= ~(far & hit.any(axis=(1, 2)))
+        if len(leaders):  # nor a label an earlier leader line
+            covers = ((leaders[None, :, 0] > cand[:, None, 0]) & (leaders[None, :, 0] < cand[:, None, 2])
+                      & (leaders[None, :, 1] > cand[:, None, 1]) & (leaders[None, :, 1] < cand[:, None, 3]))
+            free &= ~covers.any(axis=1)
+        ok = np.flatnonzero(free)
+        if not ok.size:
+            continue
+        i = ok[0]
+        if far[i]:
+            leaders = np.vstack([leaders, seg[i]])
+        t = ax.annotate(text, (xd, yd), xytext=tuple(_OFFSETS[i]), textcoords="offset points",
+                        fontsize=fontsize, ha=_ALIGN[i][0], va=_ALIGN[i][1],
+                        arrowprops=_LEADER_STYLE if far[i] else None, **kw)
+        t.set_in_layout(False)
+        taken = np.vstack([taken, cand[i]])
+        labels_at.append(cand[i])
+        placed.append(t)
     return placed
 
 
@@ -229,26 +269,29 @@ def frontier_figure(laws=None, models=None, compute=(1e18, 1e27), mark=None):
     fig, axes = _figure(1, 2, size=(15, 6.2), footnote=(
         "Lines: closed-form optimum of each law under C = 6ND. Points: catalogue models at "
         "C = 6 N D (MoE: active parameters); data Epoch AI (CC BY 4.0), papers, model cards.\n"
-        "Marker: filled = reported, hollow = third-party estimate, X = rumoured. Labels are "
-        "left out where they would overlap; `scalinglab models` lists every row."))
+        "Marker: filled = reported, hollow = third-party estimate, X = rumoured. A label far from "
+        "its point has a leader line; labels are left out where they would overlap (`scalinglab "
+        "models` lists every row)."))
     names, mc, mn, md, conf = _catalog_points(models)
     order = _label_order(names, mc)
     panels = ((axes[0, 0], "n_params", mn, "model size N (parameters)"),
               (axes[0, 1], "n_tokens", md, "training tokens D"))
     for k, (ax, what, pts, ylabel) in enumerate(panels):
         first = k == 0  # one legend for both panels, from the first
-        for i, lw in enumerate(laws):
+        for i, lw in enumerate(laws):  # laws that nearly coincide stay visible: a style each
             counted = "" if lw.counts == "total" else f", {lw.counts} N"
-            ax.plot(c, getattr(lw.optimal(c), what), lw=1.8, color=f"C{i + 1}",
+            style = LAW_STYLES[i % len(LAW_STYLES)]
+            ax.plot(c, getattr(lw.optimal(c), what), lw=style[1], ls=style[0],
+                    color=f"C{i + 1}", zorder=3 + 0.01 * i, gid=f"law-{lw.id}",
                     label=f"{lw.id} (N ~ C^{lw.a:.2f}, D ~ C^{lw.b:.2f}{counted})" if first else None)
-        r = CHINCHILLA_TOKENS_PER_PARAM  # D = 20N with C = 6ND: N = sqrt(C / (6 x 20))
-        twenty = np.sqrt(c / (FLOPS_PER_PARAM_TOKEN * r)) * (r if what == "n_tokens" else 1)
-        ax.plot(c, twenty, ls=":", color="0.3", lw=1.2, label="20 tokens/param" if first else None)
+        twenty = twenty_to_one(c)[1 if what == "n_tokens" else 0]  # D = 20N with C = 6ND
+        ax.plot(c, twenty, ls=(0, (2, 1.5)), color="k", lw=1.1, zorder=4.5, gid="twenty",
+                label="20 tokens/param (Chinchilla's rule), drawn over the laws" if first else None)
         _scatter_confidence(ax, mc, pts, conf, legend=first, gid=f"catalog-{what}", zorder=5)
         shown = pts
-        if mark is not None:
-            ax.plot(mark[0], mark[k + 1], "*", ms=16, color="gold", mec="k", zorder=6,
-                    label="this plan" if first else None, gid="plan")
+        if mark is not None:  # hollow and beneath them: catalogue points stay whole
+            ax.plot(mark[0], mark[k + 1], "*", ms=15, mfc="none", mec="darkorange", mew=1.6,
+                    zorder=4.8, label="this plan" if first else None, gid="plan")
             shown = np.append(pts, mark[k + 1])
         ax.set(xscale="log", yscale="log", xlabel="training compute C (FLOP)", ylabel=ylabel,
                ylim=(shown.min() / 5, shown.max() * 20))  # the models set the view, not the laws
@@ -260,9 +303,10 @@ def frontier_figure(laws=None, models=None, compute=(1e18, 1e27), mark=None):
                  "(points)", fontsize=12)
     fig.draw_without_rendering()  # the layout is final now: label both panels against it
     for k, (ax, _, pts, _) in enumerate(panels):
-        avoid = [(mark[0], mark[k + 1])] if mark is not None else ()
-        label_points(ax, mc[order], pts[order], [names[i] for i in order], fontsize=6.5,
-                     layout=False, avoid=avoid)
+        xs, ys, texts = mc[order], pts[order], [names[i] for i in order]
+        if mark is not None:  # the plan is labelled first, tied to its star
+            xs, ys, texts = np.append(mark[0], xs), np.append(mark[k + 1], ys), ["this plan", *texts]
+        label_points(ax, xs, ys, texts, fontsize=6.5, layout=False)
     return fig
 
 
@@ -319,44 +363,47 @@ def _label_lines(ax, compute, n_range, d_range):
 
 
 def history_figure(models=None):
-    """Parameter counts by year on a log scale, coloured by how far each number is trusted."""
+    """Parameter counts at each model's release date (year and month, catalog.Model.released)
+    on a log scale, marked by how far each number is trusted."""
+    from matplotlib.ticker import MultipleLocator
+
     from scalinglab.catalog import MODELS
 
     models = [m for m in (MODELS if models is None else models) if m.n_params]
-    years = np.array([m.year for m in models], dtype=float)
+    x = np.array([m.release_year for m in models])
     n = np.array([m.n_params for m in models])
-    x = years + _spread(years, n)
+    undated = [m.name for m in models if not m.released]
     fig, (row,) = _figure(size=(11, 6.5), footnote=(
-        "Total parameters; MoE models also show the parameters active per token (small dot). "
-        "Data: Epoch AI (CC BY 4.0), papers and model cards; rumoured = leaks and the lecture's "
-        "slide, not published."))
+        "Each model at its release date (data/models.csv 'released': Epoch AI's publication date, "
+        "or the paper or model card named per row). Total parameters; MoE models also show the "
+        "parameters active per token (small dot). Data: Epoch AI (CC BY 4.0), papers and model "
+        "cards; rumoured = leaks and the lecture's slide, not published."
+        + (f"\nNo release date, drawn at mid-year in a grey ring: {', '.join(undated)}."
+           if undated else "")))
     ax = row[0]
     for m, xi in zip(models, x):
         if m.is_moe:
             ax.plot([xi, xi], [m.active_params, m.n_params], color="0.6", lw=1, zorder=2)
             ax.plot(xi, m.active_params, "o", ms=3, color="0.4", zorder=3)
+        if not m.released:
+            ax.plot(xi, m.n_params, "o", ms=11, mfc="none", mec="0.45", ls="none", zorder=3)
+            ax.plot([], [], "o", ms=8, mfc="none", mec="0.45", ls="none")
     _scatter_confidence(ax, x, n, [m.confidence for m in models], gid="history", zorder=4)
     ax.plot([], [], "o", ms=3, color="0.4", label="MoE: active per token")
     ax.set_yscale("log")
     _count_axis(ax.yaxis)
-    ax.set_xticks(np.arange(years.min(), years.max() + 1))
-    ax.set_xlim(years.min() - 0.6, years.max() + 0.6)
-    ax.set(xlabel="year of release", ylabel="parameters N (log scale)",
-           title="Parameter counts of notable language models")
+    first, last = int(np.floor(x.min())), int(np.floor(x.max())) + 1
+    ax.set_xticks(np.arange(first, last + 1))
+    ax.xaxis.set_minor_locator(MultipleLocator(0.25))  # quarters
+    ax.grid(True, which="minor", axis="x", alpha=0.12)
+    ax.set_xlim(first - 0.05, last + 0.05)
+    ax.set(xlabel="release date (tick: 1 January of the year; minor ticks: quarters)",
+           ylabel="parameters N (log scale)",
+           title="Parameter counts of notable language models, at their release dates")
     ax.legend(fontsize=8, loc="upper left", title="confidence", title_fontsize=8)
     order = _label_order([m.name for m in models], n)
     label_points(ax, x[order], n[order], [models[i].name for i in order], fontsize=7)
     return fig
-
-
-def _spread(years, n):
-    """Offsets within a year (-0.35..0.35) so that one year's models don't sit on one line."""
-    out = np.zeros_like(years)
-    for y in np.unique(years):
-        idx = np.flatnonzero(years == y)
-        idx = idx[np.argsort(n[idx])]
-        out[idx] = np.linspace(-0.3, 0.3, len(idx)) if len(idx) > 1 else 0.0
-    return out
 
 
 def fit_figure(n_params, n_tokens, loss, law=DEFAULT_LAW):
@@ -438,7 +485,7 @@ def plan_figure(plan, laws=()):
     ax2.set_xlim(0, left.max() * 1.15)
     ax2.invert_yaxis()
     ax2.set(xlabel="predicted loss (nats/token), split into its terms", ylabel="law",
-            title=f"N = {format_count(n)}, D = {format_count(d)} ({d / n:,.1f} tokens/param)")
+            title=f"N = {format_count(n)}, D = {format_count(d)} ({format_ratio(d / n)} tokens/param)")
     ax2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     loss = f"loss {plan.loss:.3f} under {plan.law}" if plan.loss is not None else plan.law
     fig.suptitle(f"Plan: {format_count(n)} parameters on {format_count(d)} tokens, {loss}",

@@ -117,7 +117,8 @@ def get_precision(name) -> Precision:
                          "given")
     if re.fullmatch(r"\s*[0-9.]+\s*", str(name)):
         raise InputError(f"dtype {name!r}: write bits per weight as e.g. '4.85bpw'")
-    raise unknown("dtype", name, list(PRECISIONS) + ["<bits>bpw"])
+    raise unknown("dtype", name, [a for p in TABLE for a in (p.name, *p.aliases)] + ["<bits>bpw"],
+                  "`scalinglab precision` lists them")
 
 
 def canonical(name) -> str:

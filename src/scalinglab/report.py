@@ -9,7 +9,8 @@ from pathlib import Path
 
 from scalinglab import __version__
 from scalinglab.errors import InputError
-from scalinglab.units import format_count, format_sci
+from scalinglab.units import (bytes_unit, format_bytes, format_count, format_duration, format_energy,
+                              format_gib, format_ratio, format_sci)
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif;
@@ -22,6 +23,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 div.wide { overflow-x: auto; max-width: 100%; } td div.wide { max-width: 860px; }
 figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; }
 figcaption, footer { color: #666; font-size: 0.85em; }
+pre { background: #f6f6f6; padding: 0.5em; white-space: pre-wrap; }
 """
 
 
@@ -37,23 +39,80 @@ def _num(x) -> str:
     return format_sci(x, 4) if x and (abs(x) >= 1e6 or abs(x) < 1e-3) else f"{x:.4g}"
 
 
-def render(value) -> str:
-    """Any JSON-like value as HTML: dicts as key/value tables, lists of dicts as tables."""
+# How a number is shown, by its key (the last one of its path; `breakdown` and the memory's
+# `activations` and `kv_cache_by_kind` hold bytes under other names): (test, formatter)
+def _money(x) -> str:
+    return f"${x:,.2f}" if abs(x) < 1e6 else f"${format_count(x)}"
+
+
+def _is_bytes(k: str, up: str) -> bool:
+    return k.endswith("_bytes") or up in ("breakdown", "kv_cache_by_kind", "activations",
+                                          "per_layer")
+
+
+_UNITS = (
+    (_is_bytes, lambda x, unit=None: f"{format_bytes(x, unit=unit)} ({format_gib(x)})"),
+    (lambda k, up: "usd" in k or k == "price_per_gpu_hour", _money),
+    (lambda k, up: k.endswith("kwh"), format_energy),
+    (lambda k, up: k == "peak_flops", lambda x: f"{format_sci(x, 4)} FLOP/s"),
+    (lambda k, up: k == "flops" or k.endswith("_flops") or k.startswith("flops_"),
+     lambda x: f"{format_sci(x, 4)} FLOP"),
+    (lambda k, up: k == "gpu_hours", lambda x: f"{format_count(x)} GPU-hours"),
+    (lambda k, up: k == "seconds", format_duration),
+    (lambda k, up: k == "days", lambda x: f"{x:,.2f} days"),
+    (lambda k, up: k in ("co2_kg",), lambda x: f"{format_count(x)} kg CO2e"),
+    (lambda k, up: k in ("watts", "power_w"), lambda x: f"{x:g} W"),
+    (lambda k, up: "tokens_per_param" in k or k.startswith("times_") or k.endswith("_ratio"),
+     format_ratio),
+    (lambda k, up: k.startswith("n_") and k not in ("n_gpus", "n_points", "n_layers", "n_heads",
+                                                      "n_kv_heads")
+     or k in ("total", "active", "non_embedding", "trainable_params", "target"),
+     lambda x: format_count(x) + (f" ({x:,.0f})" if x == int(x) and abs(x) < 1e16 else "")),
+)
+
+
+def _number(x) -> bool:
+    return not isinstance(x, bool) and isinstance(x, (int, float)) and math.isfinite(x)
+
+
+def _with_unit(key: str, parent: str, x, scale: str | None = None) -> str | None:
+    """The number x under `key` with its unit, or None when the key has no known unit; scale:
+    the byte unit of the table it sits in (one scale per table)."""
+    if not _number(x):
+        return None
+    k = str(key).lower().rsplit(".", 1)[-1]
+    for test, fmt in _UNITS:
+        if test(k, str(parent).lower()):
+            return fmt(x, scale) if test is _is_bytes else fmt(x)
+    return None
+
+
+def render(value, key: str = "", parent: str = "", scale: str | None = None) -> str:
+    """Any JSON-like value as HTML: dicts as key/value tables, lists of dicts as tables; a number
+    whose key says its unit (bytes, USD, kWh, FLOP, ...) shown with it, the raw value on hover;
+    a table of sizes in one byte unit."""
     if isinstance(value, dict) and len(value) > 1 and all(isinstance(v, dict) for v in value.values()):
-        return render([{"": k, **_flat(v)} for k, v in value.items()])  # e.g. losses by law
+        return render([{"": k, **_flat(v)} for k, v in value.items()], key, parent)  # by law
     if isinstance(value, dict):
-        rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{render(v)}</td></tr>"
+        sizes = [v for k, v in value.items() if _number(v) and _is_bytes(str(k).lower(), str(key).lower())]
+        unit = bytes_unit(*sizes) if len(sizes) == len(value) and sizes else None
+        rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{render(v, k, key, unit)}</td></tr>"
                        for k, v in value.items())
         return f"<table>{rows}</table>"
     if isinstance(value, (list, tuple)):
         if value and all(isinstance(v, dict) for v in value):
             cols = list(dict.fromkeys(k for v in value for k in v))
             head = "".join(f"<th>{html.escape(str(c)).replace('.', '.<wbr>')}</th>" for c in cols)
-            body = "".join("<tr>" + "".join(_cell(v.get(c)) for c in cols) + "</tr>" for v in value)
+            body = "".join("<tr>" + "".join(_cell(v.get(c), c, key) for c in cols) + "</tr>"
+                           for v in value)
             return f'<div class="wide"><table><tr>{head}</tr>{body}</table></div>'
-        return "<ul>" + "".join(f"<li>{render(v)}</li>" for v in value) + "</ul>" if value else ""
+        return ("<ul>" + "".join(f"<li>{render(v, key, parent)}</li>" for v in value) + "</ul>"
+                if value else "")
     if value is None:
         return "&ndash;"
+    shown = _with_unit(key, parent, value, scale)
+    if shown is not None:
+        return f'<span title="{value!r}">{html.escape(shown)}</span>'
     if isinstance(value, (int, float)):
         return _num(value)
     return html.escape(str(value))
@@ -70,9 +129,10 @@ def _flat(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def _cell(v) -> str:
+def _cell(v, key: str = "", parent: str = "") -> str:
     num = isinstance(v, (int, float)) and not isinstance(v, bool)
-    return f'<td class="num">{render(v)}</td>' if num else f"<td>{render(v)}</td>"
+    return (f'<td class="num">{render(v, key, parent)}</td>' if num
+            else f"<td>{render(v, key, parent)}</td>")
 
 
 def inline_svg(svg_text: str) -> str:
@@ -114,19 +174,65 @@ def _sources(plan, laws) -> list:
     return out
 
 
-def report_html(plan, figures: bool = True, laws=()) -> str:
+def headline(plan) -> dict:
+    """The plan's main facts, each with its unit: N, D, C, loss, time, GPU-hours, cost, energy
+    and the memory verdict (n/a, with what would give it, where the plan has no such section)."""
+    n, d, t, m = plan.n_params, plan.n_tokens, plan.hardware, plan.memory
+    no_gpu = "n/a (plan with --gpu)"
+    out = {
+        "model size N": f"{format_count(n)} parameters ({n:,.0f})"
+                        + (f", {plan.arch.name}" if plan.arch else
+                           f", shape {plan.shape.d_model} x {plan.shape.n_layers} layers"
+                           if plan.shape else ""),
+        "training tokens D": f"{format_count(d)} tokens ({format_ratio(plan.tokens_per_param)} "
+                             "per parameter)",
+        "compute C = 6ND": f"{format_sci(plan.flops, 3)} FLOP ({format_count(plan.pf_days)} "
+                           "PF-days)",
+        f"predicted loss ({plan.law})": "n/a (no L(N, D))" if plan.loss is None
+        else f"{plan.loss:.4f} nats/token",
+        "time": no_gpu if t is None else (
+            f"{t.days:,.1f} days on {t.n_gpus:,} x {t.accelerator.name} at MFU {t.mfu:.3g}"),
+        "GPU-hours": no_gpu if t is None else f"{format_count(t.gpu_hours)} GPU-hours",
+        "cost": no_gpu if t is None else "n/a (plan with --price USD per GPU-hour)"
+        if t.cost_usd is None else f"{_money(t.cost_usd)} at ${t.price_per_gpu_hour:g}/GPU-hour",
+        "energy": no_gpu if t is None else "n/a (no TDP in the catalogue)"
+        if t.energy_kwh is None else f"{format_energy(t.energy_kwh)} (TDP x PUE {t.pue:g})",
+        "memory": ("n/a (plan with --gpu and --arch)" if m is None else
+                   f"{'FITS' if m.fits else 'DOES NOT FIT'}: {format_bytes(m.per_gpu_bytes)} "
+                   f"({format_gib(m.per_gpu_bytes)}) per GPU of {m.gpu}'s "
+                   f"{format_bytes(m.usable_bytes)} usable, ZeRO-{m.parallel['zero']} over "
+                   f"{m.n_gpus:,} GPU(s); fewest that fit: {m.min_gpus or 'none'}"),
+        "how N and D were chosen": plan.derivation,
+    }
+    for w in plan.warnings:
+        out.setdefault("warnings", [])
+        out["warnings"].append(w)
+    return out
+
+
+def command_line(inputs: dict) -> str:
+    """`scalinglab plan` with the options that made the plan, as typed ({"--arch": "llama-3-8b"})."""
+    import shlex
+
+    words = ["scalinglab", "plan"]
+    for flag, value in inputs.items():
+        words += [flag] if value is True else [flag, shlex.quote(str(value))]
+    return " ".join(words)
+
+
+def report_html(plan, figures: bool = True, laws=(), inputs: dict | None = None) -> str:
     """The HTML text of a plan's report (a plan.Plan); laws: unregistered law objects the plan
-    used (a fit loaded from JSON)."""
+    used (a fit loaded from JSON); inputs: the options that made it ({"--gpu": "h100"}, as the
+    CLI was given them), shown as its command line."""
     p = plan.to_dict()
     n, d = plan.n_params, plan.n_tokens
     title = f"Training plan: {format_count(n)} parameters on {format_count(d)} tokens"
-    headline = {"model size N": f"{format_count(n)} parameters",
-                "training tokens D": f"{format_count(d)} ({d / n:,.1f} per parameter)",
-                "compute C = 6ND": f"{format_sci(plan.flops, 3)} FLOP ({plan.pf_days:,.0f} PF-days)",
-                f"predicted loss ({plan.law})": "n/a (no L(N, D))" if plan.loss is None
-                else f"{plan.loss:.4f} nats/token",
-                "how N and D were chosen": plan.derivation}
-    parts = [f"<h1>{html.escape(title)}</h1>", render(headline)]
+    parts = [f"<h1>{html.escape(title)}</h1>", render(headline(plan))]
+    if inputs is not None:
+        parts.append("<h2>Made by</h2>")
+        parts.append(f"<pre><code>{html.escape(command_line(inputs))}</code></pre>")
+        if inputs:
+            parts.append(render({flag: str(v) for flag, v in inputs.items()}))
     if figures:
         parts.append("<h2>Figures</h2>")
         parts += [figure(s, c) for s, c in _figures(plan, laws)]
@@ -164,10 +270,10 @@ def sections_html(d: dict) -> str:
             + render({k: v for k, v in d.items() if k != "assumptions"}))
 
 
-def write_report(plan, path, laws=()) -> Path:
+def write_report(plan, path, laws=(), inputs: dict | None = None) -> Path:
     """Write the report; returns the path."""
     out = Path(path)
     if not out.parent.is_dir():
         raise InputError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
-    out.write_text(report_html(plan, laws=laws), encoding="utf-8")
+    out.write_text(report_html(plan, laws=laws, inputs=inputs), encoding="utf-8")
     return out

@@ -40,7 +40,7 @@ class TrainingTime(Result):
 
     flops: Array
     accelerator: Accelerator = shown_as(lambda a: a.id)
-    n_gpus: Array
+    n_gpus: Array | None  # None: GPU-hours known, the count (and so the wall-clock time) not
     dtype: str
     sparse: bool
     mfu: Array
@@ -53,24 +53,27 @@ class TrainingTime(Result):
     flops_note: str = ""  # where the FLOP come from (architecture.flops.FlopCount.describe)
 
     _derived = ("accelerator_name", ("peak", "peak_kind"), "seconds", "days", "gpu_hours",
-                "cost_usd", ("power_w", "watts"), "energy_kwh", "co2_kg", "assumptions")
+                "cost_usd", ("power_w", "watts"), "energy_kwh", "co2_kg", "assumptions", "warnings")
 
     @property
     def accelerator_name(self) -> str:
         return self.accelerator.name
 
     @property
+    def gpu_hours(self):
+        """C / (peak x MFU) in hours: the same on any number of GPUs."""
+        return out(np.asarray(self.flops) / (self.peak_flops * np.asarray(self.mfu)) / 3600.0)
+
+    @property
     def seconds(self):
-        return out(np.asarray(self.flops) / (np.asarray(self.n_gpus) * self.peak_flops
-                                              * np.asarray(self.mfu)))
+        """Wall-clock time on n_gpus; None when the GPU count is not known."""
+        if self.n_gpus is None:
+            return None
+        return out(np.asarray(self.gpu_hours) * 3600.0 / np.asarray(self.n_gpus))
 
     @property
     def days(self):
-        return out(np.asarray(self.seconds) / SECONDS_PER_DAY)
-
-    @property
-    def gpu_hours(self):
-        return out(np.asarray(self.seconds) * np.asarray(self.n_gpus) / 3600.0)
+        return None if self.seconds is None else out(np.asarray(self.seconds) / SECONDS_PER_DAY)
 
     @property
     def watts(self) -> float | None:
@@ -114,12 +117,33 @@ class TrainingTime(Result):
                          "board power only (host CPUs, network, storage not counted)")
         if self.grid_kg_per_kwh is not None:
             lines.append(f"CO2: {self.grid_kg_per_kwh:g} kg CO2e/kWh grid intensity (given)")
-        if self.sparse:
-            lines.append("2:4 sparse peak: only reached by 2:4 structured-sparse matmuls, "
-                         "which dense pretraining does not use")
+        if self.n_gpus is None:
+            lines.append("time: GPU-hours alone do not fix the wall-clock time; give --n-gpus")
         if a.note and "UNCERTAIN" in a.note:
             lines.append(f"{a.id}: {a.note}")
         return tuple(lines)
+
+
+    @property
+    def warnings(self) -> tuple:
+        """What makes this estimate unlike a real training run (precision.py says what trains)."""
+        p = precision.get_precision(self.dtype)
+        lines = []
+        if not p.trains:
+            lines.append(f"{p.name} does not train a model (weights, gradients and optimizer "
+                         f"updates need {', '.join(trainable())}): this is the time at "
+                         f"{p.name}'s peak, which no training run reaches; use --dtype bf16, or "
+                         "fp8 where the accelerator has it")
+        if self.sparse:
+            lines.append("--sparse: the 2:4-sparse peak is reached only by 2:4 structured-sparse "
+                         "matmuls, which dense pretraining does not use; this time is half a "
+                         "dense run's at the same MFU")
+        return tuple(lines)
+
+
+def trainable() -> list:
+    """The precisions a model can be trained in (precision.py's `trains`)."""
+    return [p.name for p in precision.TABLE if p.trains]
 
 
 def _fmt(x) -> str:
@@ -143,13 +167,16 @@ def training_time(flops, accelerator, n_gpus=1, dtype=DEFAULT_DTYPE, mfu=None, s
     """Time, GPU-hours, cost, energy of `flops` FLOP on n_gpus of `accelerator` at `dtype`.
 
     mfu=None assumes DEFAULT_MFU (0.4) and says so; price in USD per GPU-hour; power_w per GPU
-    (default: the catalogue TDP); grid in kg CO2e per kWh.
+    (default: the catalogue TDP); grid in kg CO2e per kWh. n_gpus=None: GPU-hours, cost and
+    energy only (no wall-clock time). A dtype that does not train, or the sparse peak, is carried
+    as a warning on the result.
     """
     a, d, peak = _setup(accelerator, dtype, sparse)
     src = mfu_source or ("given" if mfu is not None else "assumed default")
     mfu = DEFAULT_MFU if mfu is None else mfu
-    n = _n_gpus(n_gpus)
-    return TrainingTime(out(positive(flops, "flops")), a, int(n) if n.ndim == 0 else n, d,
+    n = None if n_gpus is None else _n_gpus(n_gpus)
+    return TrainingTime(out(positive(flops, "flops")), a,
+                        None if n is None else int(n) if n.ndim == 0 else n, d,
                         bool(sparse), out(fraction(mfu, "MFU")), peak, src,
                         _opt_positive(price, "price per GPU-hour"),
                         float(at_least(pue, 1.0, "PUE", "facility energy / IT energy")),
@@ -166,9 +193,10 @@ def implied_mfu(flops, gpu_hours, accelerator, dtype=DEFAULT_DTYPE, sparse=False
     return out(positive(flops, "flops") / (positive(gpu_hours, "GPU-hours") * 3600.0 * peak))
 
 
-def time_from_gpu_hours(flops, gpu_hours, accelerator, n_gpus=1, dtype=DEFAULT_DTYPE,
+def time_from_gpu_hours(flops, gpu_hours, accelerator, n_gpus=None, dtype=DEFAULT_DTYPE,
                         sparse=False, **kw) -> TrainingTime:
-    """A reported run (FLOP and GPU-hours): solve for MFU, then everything else follows."""
+    """A reported run (FLOP and GPU-hours): solve for MFU, then everything else follows; the
+    wall-clock time only with n_gpus (GPU-hours alone do not fix it)."""
     m = implied_mfu(flops, gpu_hours, accelerator, dtype, sparse)
     if np.any(np.asarray(m) > 1):
         raise InputError(f"{float(np.max(m)):.3g} MFU implied: that many FLOP cannot run in those "

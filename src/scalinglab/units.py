@@ -84,6 +84,17 @@ def parse_fraction(text, what: str = "fraction", allow_zero: bool = False) -> fl
     return value
 
 
+def parse_probability(text, what: str = "probability") -> float:
+    """A probability in [0, 1) such as a dropout rate: '0.1' or '10%'."""
+    s = str(text).strip()
+    pct = s.endswith("%")
+    value, unit = _split(s[:-1] if pct else s, what)
+    value = value / 100 if pct else value
+    if unit or not 0 <= value < 1:
+        raise InputError(f"{what}: {text!r} must be a probability in [0, 1) (0.1 or 10%)")
+    return value
+
+
 def parse_loss(text, what: str = "loss") -> float:
     """A loss in nats per token: a positive finite number ('1.95')."""
     value, unit = _split(text, what)
@@ -149,11 +160,11 @@ def parse_duration(text, what: str = "duration") -> float:
     return _positive(float(m.group(1)) * _SECONDS[m.group(2).lower()], text, what)
 
 
-def parse_list(text, parse, what: str = "list") -> list:
+def parse_list(text, parse, what: str = "list", example: str = "1,8,64") -> list:
     """'1,8,64' -> [parse(each)]; an empty list is an error."""
     items = [t.strip() for t in str(text).split(",") if t.strip()]
     if not items:
-        raise InputError(f"{what}: {text!r} is empty; give comma-separated values (e.g. 1,8,64)")
+        raise InputError(f"{what}: {text!r} is empty; give comma-separated values (e.g. {example})")
     return [parse(t, what) for t in items]
 
 
@@ -219,18 +230,90 @@ def format_pf_days(pf_days: float, digits: int = 3) -> str:
     return f"{format_count(pf_days, digits)} PF-days"
 
 
-def format_bytes(n: float, digits: int = 3) -> str:
-    """Decimal units, as GPU datasheets use: 13476831232 -> '13.5 GB' (and the GiB in brackets)."""
+_BYTE_UNITS = (("EB", 1e18), ("PB", 1e15), ("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3),
+               ("B", 1.0))
+
+
+def _rounded(x: float, digits: int = 3) -> float:
+    """x at `digits` significant figures (999.6e9 -> 1e12: the unit follows what is shown)."""
+    return float(f"{abs(float(x)):.{digits}g}")
+
+
+def bytes_unit(*values, digits: int = 3) -> str:
+    """The decimal unit that shows the largest of `values` (one scale for a whole table)."""
+    top = max([_rounded(v, digits) for v in values if v is not None and math.isfinite(float(v))]
+              or [0])
+    return next((u for u, scale in _BYTE_UNITS if top >= scale), "B")
+
+
+def format_bytes(n: float, digits: int = 3, unit: str | None = None) -> str:
+    """Decimal units, as GPU datasheets use: 13476831232 -> '13.5 GB'; up to EB, then 1.23e21 B.
+    unit: one scale for every row of a table (bytes_unit of its values): '0.805 GB', not '805 MB'."""
     n = float(n)
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if abs(n) >= scale:
-            return f"{n / scale:.{_decimals(n / scale, digits)}f} {unit}"
-    return f"{n:.0f} B"
+    if not math.isfinite(n):
+        return f"{n} B"
+    if unit is None and abs(n) >= 1e21:
+        return f"{format_sci(n, digits)} B"
+    unit = unit or bytes_unit(n, digits=digits)
+    v = n / dict(_BYTE_UNITS)[unit]
+    if unit == "B" and v == int(v):
+        return f"{int(v)} B"
+    return f"{_fixed(v, digits)} {unit}"
+
+
+def _fixed(v: float, digits: int) -> str:
+    """v with `digits` significant figures in fixed notation (0.805, 13.5, 524); none lost above."""
+    a = abs(v)
+    if a >= 1000 or a == 0:
+        return f"{v:,.0f}"
+    if a < 1e-3:
+        return format_sci(v, digits)
+    lead = math.floor(math.log10(_rounded(a, digits))) + 1  # digits before the point (<= 0: 0.0x)
+    return f"{v:.{max(digits - lead, 0)}f}"
+
+
+_ENERGY_UNITS = (("TWh", 1e9), ("GWh", 1e6), ("MWh", 1e3), ("kWh", 1.0))
+
+
+def format_energy(kwh: float, digits: int = 3) -> str:
+    """kWh in the largest sensible unit, always `digits` significant figures: 26e6 -> '26.0 GWh'
+    (never '26 GWh' beside '51.9 GWh'); above 1,000 TWh in scientific notation of TWh."""
+    kwh = float(kwh)
+    if not math.isfinite(kwh):
+        return f"{kwh} kWh"
+    for unit, scale in _ENERGY_UNITS:
+        if _rounded(kwh, digits) >= scale or unit == "kWh":
+            v = kwh / scale
+            if unit == "TWh" and abs(v) >= 1e4:
+                return f"{format_sci(v, digits)} TWh"
+            return f"{_fixed(v, digits)} {unit}"
+
+
+def format_ratio(x: float, digits: int = 3) -> str:
+    """A ratio (tokens per parameter, x the optimum): `digits` significant figures below 10, so
+    that 0.0494 is '0.0494' and 1 is '1.00', never '0.0'; one decimal from 10 up ('214.3')."""
+    x = float(x)
+    if not math.isfinite(x):
+        return str(x)
+    if abs(x) >= 1e6:
+        return format_sci(x, digits)
+    return f"{x:#.{digits}g}".rstrip(".") if abs(x) < 10 else f"{x:,.1f}"
+
+
+def format_share(x: float) -> str:
+    """A share as a percent with one decimal; a small nonzero share is '<0.1%', never '0.0%'."""
+    x = float(x)
+    return "<0.1%" if 0 < x < 0.0005 else f"{x:.1%}"
+
+
+def format_times(x: float, digits: int = 3) -> str:
+    """A multiple: '0.284x', '12.4x', '102.5x'."""
+    return f"{format_ratio(x, digits)}x"
 
 
 def format_gib(n: float) -> str:
     """Binary units, as nvidia-smi and torch report device memory: 51539607552 -> '48.00 GiB'."""
-    return f"{float(n) / 2**30:.2f} GiB"
+    return f"{float(n) / 2**30:,.2f} GiB"
 
 
 def format_duration(seconds: float) -> str:

@@ -20,9 +20,23 @@ Conventions (training = forward + backward, backward = 2 x forward):
               what torch's FlopCounterMode counts (SDPA computes the masked half too)
 Hardware FLOPs add recomputation: full (one more forward) or selective (attention core again,
 Korthikanti et al. 2022).
+
+Fine-tuning (finetune_flops_per_token). The backward pass is one forward's worth of FLOP for the
+gradients with respect to the inputs and one for those with respect to the weights (Kaplan et al.
+2020, Sec. 2.1: backward = 2 x forward). LoRA (and QLoRA, whose NF4 base is dequantised to bf16
+for the same matmuls) freezes the base: its weights need no weight gradient, only the input
+gradients that carry the loss back to the adapters (Hu et al. 2021, Sec. 4.2: "we do not need to
+calculate the gradient for the vast majority of the parameters"; they measured 25% faster
+training than full fine-tuning on GPT-3 175B). With W the forward FLOP of the weight matmuls and
+N_a the adapter parameters active per token (r (d_in + d_out) per adapted linear, PEFT's rule):
+  forward  F + 2 N_a;  backward  (2F - W) + 4 N_a;  under 6N: 4N + 6N_a, against 6N for full.
+Gradient checkpointing (the QLoRA recipe's, memory's default for LoRA) adds one forward of
+hardware FLOP; MFU counts model FLOP only (Chowdhery et al. 2022, App. B). Neglected: layer 0's
+attention inputs come straight from the frozen embedding, so their input gradients are not
+computed either (1/L of the attention projections' input gradients; the tests measure it).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -34,6 +48,7 @@ from scalinglab.results import Result, hidden
 
 CONVENTIONS = ("6N", "kaplan", "palm", "chinchilla", "megatron", "matmul")
 RECOMPUTE = ("none", "selective", "full")
+FINETUNE = ("full", "lora", "qlora", "lora8")  # lora8: LoRA over an int8 base (LLM.int8())
 DEFAULT_SEQ_LEN = 2048
 FORMULAS = {
     "6N": "6 N (N = active parameters, embeddings included)",
@@ -98,13 +113,20 @@ class FlopCount(Result):
     backward: float = hidden()  # per token
     recompute: str = "none"
     recompute_extra: float = hidden(default=0.0)  # per token, hardware only
+    weights_forward: float = hidden(default=0.0)  # the forward FLOP of weight matmuls (W)
+    mode: str = "full"  # full: every weight trained; lora/qlora/lora8: frozen base + adapters
+    adapter_params: float = 0.0  # LoRA parameters active per token
 
     _derived = ("formula", ("forward_per_token", "forward"), ("backward_per_token", "backward"),
                 ("training_per_token", "training"), ("hardware_per_token", "hardware"), "per_param")
 
     @property
     def formula(self) -> str:
-        return FORMULAS[self.convention]
+        if self.mode == "full":
+            return FORMULAS[self.convention]
+        return (f"{self.mode}: frozen base, no weight gradients: (3 x forward - W) + 6 N_a, W = "
+                f"the base's weight-matmul FLOP, N_a = adapter parameters; forward as "
+                f"{FORMULAS[self.convention]}")
 
     @property
     def training(self) -> float:
@@ -129,9 +151,16 @@ class FlopCount(Result):
 
     def describe(self, n_tokens) -> str:
         """One line naming the architecture, the convention and its formula, for assumptions."""
+        lora = ("" if self.mode == "full" else
+                f"; {self.mode}: {self.adapter_params:,.0f} adapter parameters per token, frozen "
+                f"base (no weight gradients): {self.per_param:.3g} N per token against "
+                f"{3 * (self.forward - 2 * self.adapter_params) / self.n_params:.3g} N for full "
+                "fine-tuning (Hu et al. 2021; architecture/flops.py)"
+                + (f"; hardware {self.hardware:.4g} FLOP/token with {self.recompute} "
+                   "recomputation, not in the MFU" if self.recompute_extra else ""))
         return (f"{self.name} under the {self.convention} convention, {FORMULAS[self.convention]}: "
                 f"{self.training:.4g} FLOP/token (N = {self.n_params:,.0f}, sequence length "
-                f"{self.seq_len:g}) x {float(n_tokens):.4g} tokens")
+                f"{self.seq_len:g}) x {float(n_tokens):.4g} tokens" + lora)
 
 
 
@@ -156,10 +185,51 @@ def flops_per_token(spec: TransformerSpec, convention: str = "megatron", seq_len
         "megatron": (c.active, matmul + f["attention"] / 2),
         "matmul": (c.active, matmul + f["attention"]),
     }[conv]
+    weights = {"6N": 2.0 * n, "kaplan": 2.0 * n, "palm": 2.0 * n,
+               "chinchilla": f["embeddings"] + matmul}.get(conv, matmul)
     attn_fwd = f["attention"] / (2 if conv == "megatron" else 1)
     extra = {"none": 0.0, "full": fwd, "selective": attn_fwd + f["softmax"]}[recompute]
     out = lambda x: float(x) if np.ndim(x) == 0 else x  # noqa: E731
-    return FlopCount(spec.name, conv, out(t), float(n), out(fwd), out(2 * fwd), recompute, out(extra))
+    return FlopCount(spec.name, conv, out(t), float(n), out(fwd), out(2 * fwd), recompute, out(extra),
+                     float(weights))
+
+
+def adapter_params_per_token(spec: TransformerSpec, rank: int = 16, targets=None,
+                             experts: bool = True) -> float:
+    """LoRA parameters a token passes through: PEFT's r (d_in + d_out) per adapted linear
+    (lora.lora_params), with only top_k of a MoE layer's routed experts' adapters."""
+    from scalinglab.lora import lora_params
+    from scalinglab.memory import shape_from_spec
+
+    shape = shape_from_spec(spec)
+    every = lora_params(shape, rank, targets, experts)
+    if not (spec.is_moe and experts):
+        return every
+    outside = lora_params(shape, rank, targets, experts=False)
+    return outside + (every - outside) * spec.top_k / spec.n_experts
+
+
+def finetune_flops_per_token(spec: TransformerSpec, mode: str = "lora", convention: str = "6N",
+                             seq_len=DEFAULT_SEQ_LEN, rank: int = 16, targets=None,
+                             experts: bool = True, recompute: str | None = None) -> FlopCount:
+    """Training FLOP per token of fine-tuning (module docstring): full = pretraining's count;
+    lora, qlora, lora8 = frozen base (no weight gradients) + adapters of rank `rank` on `targets`
+    (lora.py's names; default all linears). recompute: default full for the LoRA modes (the
+    QLoRA recipe's gradient checkpointing; hardware FLOP only)."""
+    if str(mode).lower() not in FINETUNE:
+        raise unknown("fine-tuning mode", mode, FINETUNE)
+    mode = str(mode).lower()
+    if mode == "full":
+        return flops_per_token(spec, convention, seq_len, recompute or "none")
+    recompute = recompute or "full"
+    base = flops_per_token(spec, convention, seq_len, "none")
+    na = adapter_params_per_token(spec, rank, targets, experts)
+    fwd = base.forward + 2 * na
+    bwd = base.backward - base.weights_forward + 4 * na
+    again = flops_per_token(spec, convention, seq_len, recompute).recompute_extra
+    extra = again + (2 * na if recompute == "full" else 0.0)
+    return replace(base, forward=fwd, backward=bwd, recompute=recompute, recompute_extra=extra,
+                   mode=mode, adapter_params=na)
 
 
 def training_flops_arch(spec: TransformerSpec, n_tokens, convention: str = "megatron",
@@ -168,12 +238,16 @@ def training_flops_arch(spec: TransformerSpec, n_tokens, convention: str = "mega
     return flops_per_token(spec, convention, seq_len).run(n_tokens)
 
 
-def run_flops(arch, n_tokens, convention: str = "6N", seq_len=DEFAULT_SEQ_LEN) -> tuple:
+def run_flops(arch, n_tokens, convention: str = "6N", seq_len=DEFAULT_SEQ_LEN, mode=None,
+              **lora) -> tuple:
     """(FLOP of a run, the line saying how): an architecture (preset, config.json or spec) trained
-    on n_tokens under a named convention; what `time --arch` and `plan --arch` time."""
+    on n_tokens under a named convention; what `time --arch` and `plan --arch` time. mode: a
+    fine-tuning mode (FINETUNE) with lora = rank, targets, experts (finetune_flops_per_token)."""
     from scalinglab.architecture.presets import load_spec
 
-    fl = flops_per_token(load_spec(arch), convention, seq_len)
+    spec = load_spec(arch)
+    fl = (flops_per_token(spec, convention, seq_len) if mode is None else
+          finetune_flops_per_token(spec, mode, convention, seq_len, **lora))
     return fl.run(n_tokens).flops, fl.describe(n_tokens)
 
 

@@ -442,7 +442,8 @@ def spec_from_config(cfg: dict, name: str = "", source: str = "", where: str = "
     if not isinstance(model_type, str) or model_type not in MODEL_TYPES:
         raise unsupported(model_type)
     model_type, text, notes = _unwrap(cfg, where)
-    fields = READERS[model_type](_Config(text, where, model_type))
+    inner = where if text is cfg else f"{where} text_config"
+    fields = READERS[model_type](_Config(text, inner, model_type))
     fields.update(_training_fields(model_type, text, fields["n_layers"]))
     return TransformerSpec(**fields, name=name or cfg.get("_name_or_path", "") or model_type,
                            source=source or where, notes=tuple(notes))
@@ -462,10 +463,22 @@ def load_config(path) -> TransformerSpec:
     if p.is_dir():
         p = p / "config.json"
     try:
-        cfg = json.loads(p.read_text())
+        text = p.read_text()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"{path}: cannot read as JSON ({' '.join(str(e).split())})") from None
+    return parse_config(text, p)
+
+
+def parse_config(text: str, path, where: str | None = None) -> TransformerSpec:
+    """A spec from the text of a config.json at `path` (a file read, or an upload's name), named
+    after its folder (…/llama-3-8b/config.json) or its file (mymodel.json)."""
+    p = Path(path)
+    where = str(path) if where is None else where
+    try:
+        cfg = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise InputError(f"{where}: cannot read as JSON ({' '.join(str(e).split())})") from None
     return spec_from_config(cfg, name=p.parent.name if p.name == "config.json" and p.parent.name else p.stem,
-                            source=str(p), where=str(p))
+                            source=str(p), where=where)

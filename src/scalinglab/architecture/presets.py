@@ -58,7 +58,7 @@ def get_preset(name: str) -> TransformerSpec:
     presets, k = _tables()["PRESETS"], _key(name)
     k = _tables()["ALIASES"].get(k, k)
     if k not in presets:
-        raise unknown("architecture", name, list(presets))
+        raise unknown("architecture", name, list(presets), "`scalinglab params --list`, or a config.json path")
     return presets[k]
 
 
@@ -79,6 +79,8 @@ def unknown_type_config(name_or_path) -> dict | None:
     """The config dict when name_or_path is a config.json of a model_type with no closed form."""
     from scalinglab.architecture.hf import MODEL_TYPES
 
+    if isinstance(name_or_path, TransformerSpec):  # a spec given as such (the web's uploads)
+        return None
     s = str(name_or_path)
     if not (s.endswith(".json") or Path(s).is_dir() or Path(s).is_file()):
         return None
@@ -92,10 +94,15 @@ def unknown_type_config(name_or_path) -> dict | None:
 
 
 def load_spec(name_or_path) -> TransformerSpec:
-    """A TransformerSpec from a preset name, a config.json path, or a spec (returned as is)."""
+    """A TransformerSpec from a preset name, a config.json path, a parameter count ('13B': the
+    shape `scalinglab shape 13B` suggests, llama family), or a spec (returned as is)."""
     if isinstance(name_or_path, TransformerSpec):
         return name_or_path
     s = str(name_or_path)
     if s.endswith(".json") or Path(s).is_dir() or Path(s).is_file():
         return load_config(s)
+    from scalinglab.architecture.shape import is_size, suggest_shape
+
+    if is_size(s):
+        return suggest_shape(s).spec
     return get_preset(s)

@@ -18,7 +18,7 @@ VERBS = {
     "plan": "plan", "loss": "core", "optimal": "core", "flops": "core", "laws": "core",
     "time": "hardware", "gpus": "hardware", "precision": "hardware", "params": "arch",
     "memory": "memory", "infer": "infer", "fit": "fit", "hyperparams": "beyond", "explain": "beyond",
-    "models": "plots", "plot": "plots", "lab": "lab",
+    "models": "plots", "plot": "plots", "shape": "shape", "serve": "serve", "lab": "lab",
 }
 
 
@@ -76,10 +76,22 @@ def main(argv=None) -> None:
             sys.exit(0)
         if kind == "Abort":
             sys.exit(130)
+        if kind == "NoSuchOption":  # click reads '-7B' as the options -7 and -B
+            negative = _negative_number(sys.argv[1:] if argv is None else argv)
+            if negative is not None:
+                _die(f"{negative!r}: negative values are invalid (parameters, tokens, compute, "
+                     "GPU counts and losses are positive)")
         if hasattr(e, "format_message") and hasattr(e, "exit_code"):
             _die(e.format_message(), e.exit_code or 2)
         raise
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _negative_number(args) -> str | None:
+    """The first argument that is a negative number ('-7B', '-1e24', '-.5'), if any."""
+    import re
+
+    return next((a for a in map(str, args) if re.fullmatch(r"-\.?\d[\w.,+%-]*", a)), None)
 
 
 def _die(message: str, code: int = 2):

@@ -11,6 +11,8 @@ import re
 import shutil
 import sys
 import textwrap
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Annotated
 
 import typer
@@ -49,9 +51,27 @@ def verb_app() -> typer.Typer:
     return typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
 
 
+_captured: ContextVar[list | None] = ContextVar("scalinglab_captured_json", default=None)
+
+
 def print_json(data) -> None:
     """One JSON document on stdout: exactly what the library's results.to_json gives."""
+    out = _captured.get()
+    if out is not None:  # inside capture_json(): hand the document over instead of printing it
+        out.append(data)
+        return
     print(to_json(data))
+
+
+@contextmanager
+def capture_json():
+    """Collect what print_json would print (a list of documents): the web API runs the verbs
+    themselves, so that it answers with exactly what `--json` prints."""
+    token = _captured.set([])
+    try:
+        yield _captured.get()
+    finally:
+        _captured.reset(token)
 
 
 def _is_number(cell: str) -> bool:
@@ -113,6 +133,12 @@ def table(title: str | None, *columns: str, rows=(), caption: str | None = None)
 def kv(title: str | None, pairs, caption: str | None = None) -> Table:
     """A two-column 'name  value' table."""
     return Table(title, ("", ""), pairs, caption, header=False)
+
+
+def warn(lines) -> None:
+    """A result's warnings, each on its own line, loud (they change what the number means)."""
+    for line in lines:
+        console.print(f"[bold]warning[/bold]: {line}", markup=True)
 
 
 def assumptions(lines) -> None:

@@ -7,9 +7,8 @@ import typer
 
 from scalinglab.cli._common import verb_app
 from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
-from scalinglab.errors import InputError
 from scalinglab.laws import DEFAULT_LAW
-from scalinglab.units import format_count, format_flops, parse_flops, parse_number
+from scalinglab.units import format_count, format_flops, format_ratio, format_times, parse_flops
 
 app = verb_app()
 
@@ -48,7 +47,7 @@ def show_inference_optimum(r, compute, target_loss) -> None:
     console.print(table(None, "law", "loss", "N", "D", "D/N", "train", "total", "N vs Chinchilla",
                         "D vs Chinchilla", "FLOP vs Chinchilla", rows=[
         (o.law, f"{o.loss:.4f}", format_count(o.n_params), format_count(o.n_tokens),
-         f"{o.tokens_per_param:.1f}", format_flops(o.train_flops), format_flops(o.total_flops),
+         format_ratio(o.tokens_per_param), format_flops(o.train_flops), format_flops(o.total_flops),
          f"{100 * o.params_ratio:.2f}%", f"{100 * o.tokens_ratio:.2f}%",
          f"{100 * o.flops_ratio:.2f}%") for o in rows]))
     for sk in getattr(r, "skipped", ()):
@@ -138,55 +137,34 @@ def explain(
     json: Json = False,
 ):
     """How far a model sits from each optimum (every law, inference-aware, Llama 3, Kaplan), and why."""
-    from scalinglab.beyond import explain as explain_model
+    from scalinglab import api
 
-    name, n, d, non_embedding, notes = _resolve_model(model, params, tokens)
-    e = explain_model(n, d, name, law, non_embedding)
+    e = api.explain(model, params, tokens, law)
     if json:
-        return print_json({**e.to_dict(), "notes": notes})
-    console.print(table(f"{name} against each law's optimum at C = {format_flops(e.flops)}",
+        return print_json(e)
+    console.print(table(f"{e.name} against each law's optimum at C = {format_flops(e.flops)}"
+                        + (" (N = active parameters)" if e.params_counted == "active" else ""),
                         "law", "loss", "opt N", "opt D", "opt D/N", "opt loss", "N / opt",
-                        "D / opt", "excess loss", rows=[
+                        "D / opt", "excess loss", "implied T", rows=[
         (r.law, _f(r.loss, ".4f"), format_count(r.optimal.n_params),
-         format_count(r.optimal.n_tokens), f"{r.optimal.tokens_per_param:.3g}",
-         _f(r.optimal.loss, ".4f"), f"{r.params_ratio:.3g}x", f"{r.tokens_ratio:.3g}x",
-         _f(r.excess_loss, "+.4f")) for r in e.laws]))
+         format_count(r.optimal.n_tokens), format_ratio(r.optimal.tokens_per_param),
+         _f(r.optimal.loss, ".4f"), format_times(r.params_ratio), format_times(r.tokens_ratio),
+         _f(r.excess_loss, "+.4f"), "-" if r.implied_inference_tokens is None
+         else format_count(r.implied_inference_tokens)) for r in e.laws],
+        caption="excess loss: above the law's own minimum at this compute; implied T: the "
+                "inference tokens that make this split lifetime-optimal under the law (none: "
+                "no demand does). " + " ".join(r.note for r in e.laws if r.note)))
     console.print()
     console.print("[bold]Why[/bold]")
     for line in e.reasons:
         console.print(f"  - {line}", markup=False)
     console.print()
-    assumptions(notes + [
+    assumptions(list(e.notes) + [
         "C = 6ND with the catalogue's N and D; losses are each law's own nats/token and are not "
         "comparable across laws; kaplan2020 counts non-embedding parameters",
         "Llama 3 and DeepSeek fits are one lab's empirical results each",
     ])
 
 
-
 def _f(x, spec) -> str:
     return "-" if x is None else format(x, spec)
-
-
-def _resolve_model(model, params, tokens):
-    """(name, N, D, non-embedding N or None, notes) from a catalogue name or --params/--tokens."""
-    if (model is not None and (params, tokens) != (None, None)) or (model is None and None in (params, tokens)):
-        raise InputError("give a catalogue model (scalinglab explain llama-3-70b) or both --params "
-                         "and --tokens")
-    if model is None:
-        return "model", parse_number(params, "--params"), parse_number(tokens, "--tokens"), None, []
-    from scalinglab.catalog import get_model
-
-    m = get_model(model)
-    if m.n_params is None or m.n_tokens is None:
-        raise InputError(f"{m.name}: the catalogue has no "
-                         f"{'parameter' if m.n_params is None else 'token'} count; pass --params "
-                         "and --tokens instead")
-    notes = [f"{m.name}: {m.source} ({m.confidence})"]
-    n = m.n_params
-    if m.is_moe:
-        n = m.active_params
-        notes.append(f"{m.name} is a mixture of experts: N = {format_count(n)} ACTIVE parameters; "
-                     "dense laws are only a rough guide for it")
-        return f"{m.name} (active)", n, m.n_tokens, m.non_embedding_params, notes
-    return m.name, n, m.n_tokens, m.non_embedding_params, notes

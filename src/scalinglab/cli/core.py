@@ -7,7 +7,7 @@ import typer
 from scalinglab import api
 from scalinglab.cli._common import Json, console, kv, print_json, table, verb_app
 from scalinglab.laws import DEFAULT_LAW, get_laws
-from scalinglab.units import format_count, format_flops, format_pf_days
+from scalinglab.units import format_count, format_flops, format_pf_days, format_ratio
 
 app = verb_app()
 
@@ -44,7 +44,7 @@ def loss(
     rows = list(getattr(r, "laws", (r,)))
     n, d = rows[0].n_params, rows[0].n_tokens
     console.print(f"N = {format_count(n)} parameters, D = {format_count(d)} tokens "
-                  f"({d / n:,.1f} tokens/param)")
+                  f"({format_ratio(rows[0].tokens_per_param)} tokens/param)")
     console.print(table(None, "law", "loss", "E", "A/N^alpha", "B/D^beta", rows=[
         (p.law, f"{p.loss:.4f}", f"{p.terms['irreducible']:.4f}", f"{p.terms['model']:.4f}",
          f"{p.terms['data']:.4f}") for p in rows]))
@@ -80,8 +80,7 @@ def optimal(
     opts = list(getattr(r, "laws", (r,)))
     console.print(table(None, "law", "N (params)", "D (tokens)", "D/N", "loss", "compute",
                         rows=[(o.law, format_count(o.n_params), format_count(o.n_tokens),
-                               f"{o.tokens_per_param:.3g}" if o.tokens_per_param < 10 else
-                               f"{o.tokens_per_param:.1f}", _f(o.loss), format_flops(o.flops))
+                               format_ratio(o.tokens_per_param), _f(o.loss), format_flops(o.flops))
                               for o in opts]))
     shown, ids = {}, {o.law for o in opts}
     for lw in get_laws(law):  # each law says how its optimum is made (one line per distinct rule)
@@ -137,7 +136,7 @@ def list_laws(json: Json = False):
                         rows=[(r["id"] + (" (default)" if r["id"] == DEFAULT_LAW else ""),
                                *(_f(r.get(k), g) for k, g in (("E", ".4g"), ("A", ".5g"),
                                  ("B", ".6g"), ("alpha", ".4g"), ("beta", ".4g"))),
-                               f"{r['a']:.3f}", f"{r['tokens_per_param_at_1e24']:.1f}", r["counts"])
+                               f"{r['a']:.3f}", format_ratio(r['tokens_per_param_at_1e24']), r["counts"])
                               for r in rows]))
     for r in rows:
         form = r["formula"] or "no L(N, D): " + r["optimum_formula"]

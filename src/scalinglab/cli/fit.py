@@ -9,9 +9,9 @@ from typing import Annotated, Optional
 import typer
 
 from scalinglab.cli._common import verb_app
-from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table
+from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table, warn
 from scalinglab.errors import InputError
-from scalinglab.units import format_count, format_flops, parse_flops, parse_number
+from scalinglab.units import format_count, format_flops, format_ratio, parse_flops, parse_number
 
 app = verb_app()
 
@@ -70,7 +70,7 @@ def fit_cmd(
     if dataset is not None:
         runs = io.dataset(dataset, drop_highest)
     else:
-        runs = io.drop_highest(io.read_csv(csv, names), drop_highest or 0)
+        runs = io.drop_highest(io.load_runs(csv, names), drop_highest or 0)
     if plot is not None:
         if approach == 2:
             raise InputError("--plot draws Approach 3 fits (data against the fitted law); "
@@ -89,7 +89,7 @@ def fit_cmd(
         draw(runs, report.law)
     if json:
         return print_json(report)
-    _show(doc, output, plot)
+    _show(doc, output, plot, report.data)
 
 
 def _plotter(path: Path):
@@ -141,14 +141,18 @@ def _progress(total: int, approach: int):
         yield lambda done, _: bar.update(task, completed=done)
 
 
-def _show(doc: dict, output, plot) -> None:
+def _show(doc: dict, output, plot, runs) -> None:
     ci = doc["ci"]
+    console.print(f"data: {len(runs)} runs from {runs.source}; columns {runs.columns_used}",
+                  markup=False)
+    for line in runs.notes:
+        console.print(f"  {line}", markup=False)
     if doc["approach"] == 2:
         console.print(f"[bold]Approach 2[/bold] (isoFLOP profiles): N* ~ C^{doc['a']:.3f}, "
                       f"D* ~ C^{doc['b']:.3f}")
         console.print(table(None, "budget", "runs", "N*", "D*", "D*/N*", "loss at N*", rows=[
             (format_flops(b["flops"]), b["n_points"], format_count(b["n_opt"]),
-             format_count(b["d_opt"]), f"{b['d_opt'] / b['n_opt']:.1f}", f"{b['loss_opt']:.4f}")
+             format_count(b["d_opt"]), format_ratio(b['d_opt'] / b['n_opt']), f"{b['loss_opt']:.4f}")
             for b in doc["budgets"]]))
         console.print(f"a = {doc['a']:.3f} [{ci['a'][0]:.3f}, {ci['a'][1]:.3f}], "
                       f"b = {doc['b']:.3f} [{ci['b'][0]:.3f}, {ci['b'][1]:.3f}] "
@@ -188,12 +192,14 @@ def _show(doc: dict, output, plot) -> None:
                f"[{format_count(ci['d_opt'][0])}, {format_count(ci['d_opt'][1])}])"
                if "n_opt" in ci else "")
         console.print(f"optimum at {format_flops(o['flops'])}: N = {format_count(o['n_params'])}, "
-                      f"D = {format_count(o['n_tokens'])}, {o['tokens_per_param']:.1f} tokens/param"
+                      f"D = {format_count(o['n_tokens'])}, {format_ratio(o['tokens_per_param'])} tokens/param"
                       + rng, markup=False)
     if output is not None:
         console.print(f"saved to {output}" + (" (use it as --law FILE)" if doc["approach"] == 3
                                                else ""), markup=False)
     if plot is not None:
         console.print(f"figure saved to {plot}", markup=False)
+    if doc["warnings"]:
+        warn(doc["warnings"])
     console.print()
     assumptions(doc["assumptions"])

@@ -5,11 +5,12 @@ from typing import Annotated, Optional
 import typer
 
 from scalinglab import api
-from scalinglab.cli._common import Json, assumptions, console, kv, print_json, table, verb_app
+from scalinglab.cli._common import (Json, assumptions, console, kv, print_json, table, verb_app,
+                                    warn)
 from scalinglab.hardware import DTYPES, compare, get_accelerator, precision_table, select
 from scalinglab.training import DEFAULT_DTYPE, DEFAULT_MFU, DEFAULT_PUE
-from scalinglab.units import (format_bytes, format_count, format_duration, format_flops,
-                              format_sci, parse_bytes)
+from scalinglab.units import (format_bytes, format_count, format_duration, format_energy,
+                              format_flops, parse_bytes)
 
 app = verb_app()
 
@@ -28,22 +29,20 @@ PriceOpt = Annotated[Optional[str], typer.Option("--price", help="USD per GPU-ho
 
 
 def fmt_energy(kwh) -> str:
-    if kwh is None:
-        return "n/a (no TDP in the catalogue: --power W)"
-    for unit, scale in (("TWh", 1e9), ("GWh", 1e6), ("MWh", 1e3), ("kWh", 1)):
-        if kwh >= scale or unit == "kWh":
-            v = kwh / scale
-            return f"{format_sci(v) if v >= 1e4 or 0 < v < 1e-2 else f'{v:.3g}'} {unit}"
+    return "n/a (no TDP in the catalogue: --power W)" if kwh is None else format_energy(kwh)
 
 
 def time_rows(t) -> list:
     """The rows `time` and `plan` print for a TrainingTime."""
     a = t.accelerator
     rows = [
-        ("accelerator", f"{t.n_gpus:,.0f} x {a.name}, {t.dtype}, {t.peak_kind} peak "
-                        f"{t.peak_flops / 1e12:,.1f} TFLOP/s each"),
+        ("accelerator", ("" if t.n_gpus is None else f"{t.n_gpus:,.0f} x ")
+                        + f"{a.name}, {t.dtype}, {t.peak_kind} peak {t.peak_flops / 1e12:,.1f} "
+                        "TFLOP/s each"),
         ("MFU", f"{t.mfu:.3g} ({t.mfu_source})"),
-        ("time", f"{t.days:,.1f} days" + (f" ({format_duration(t.seconds)})" if t.days >= 730 else "")
+        ("time", "n/a: GPU-hours alone do not fix the wall-clock time (give --n-gpus)"
+         if t.days is None else f"{t.days:,.1f} days" + (
+             f" ({format_duration(t.seconds)})" if t.days >= 730 else "")
          if t.days >= 2 else format_duration(t.seconds)),
         ("GPU-hours", f"{format_count(t.gpu_hours)} ({format_count(t.gpu_hours / 24)} GPU-days)"),
         ("cost", f"${format_count(t.cost_usd)} at ${t.price_per_gpu_hour:g}/GPU-hour"
@@ -77,17 +76,25 @@ def time_cmd(
     convention: Annotated[str, typer.Option("--convention", help="FLOP convention with --arch: 6N, "
                                             "kaplan, palm, chinchilla, megatron, matmul.")] = "6N",
     seq_len: Annotated[str, typer.Option("--seq-len", help="Sequence length with --arch.")] = "2048",
+    mode: Annotated[Optional[str], typer.Option("--mode", help="Fine-tuning: full (6N) or lora, "
+                                                "qlora, lora8 with --arch (frozen base, no weight "
+                                                "gradients: 4N + 6N_adapters).")] = None,
+    rank: Annotated[Optional[str], typer.Option("--rank", help="LoRA rank (default 16).")] = None,
+    targets: Annotated[Optional[str], typer.Option("--targets", help="LoRA targets, e.g. q,v or "
+                                                   "q_proj,v_proj (default: all linears).")] = None,
     json: Json = False,
 ):
     """Training time, GPU-hours, cost and energy: C / (n_gpus x peak[dtype] x MFU)."""
     t = api.training_time(flops, gpu, n_gpus, dtype, mfu, sparse, price, params, tokens, gpu_hours,
-                          pue, power, grid, arch, convention, seq_len)
+                          pue, power, grid, arch, convention, seq_len, mode, rank, targets)
     if json:
         return print_json(t)
-    console.print(f"[bold]Training[/bold] {format_flops(t.flops)}"
-                  + (f" ({arch}, {convention}, D = {tokens})" if arch is not None else
+    what = "Fine-tuning" if mode is not None else "Training"
+    console.print(f"[bold]{what}[/bold] {format_flops(t.flops)}"
+                  + (f" ({arch}, {mode or convention}, D = {tokens})" if arch is not None else
                      f" (6ND, N = {params}, D = {tokens})" if flops is None else ""))
     console.print(kv(None, time_rows(t)))
+    warn(t.warnings)
     console.print()
     assumptions(t.assumptions)
 

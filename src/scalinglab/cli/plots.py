@@ -9,7 +9,7 @@ from scalinglab.cli._common import verb_app
 from scalinglab.cli._common import Json, assumptions, console, print_json, table
 from scalinglab.errors import InputError, unknown
 from scalinglab.laws import DEFAULT_LAW
-from scalinglab.units import format_count, format_sci, parse_flops, parse_number
+from scalinglab.units import format_count, format_ratio, format_sci, parse_flops, parse_number
 
 from scalinglab.catalog import SORT_KEYS
 
@@ -37,7 +37,8 @@ def models_cmd(
     notes = [
         f"law: {rows[0]['law']}; 'x opt' = tokens/param divided by the law's compute-optimal "
         "tokens/param at the same 6ND compute",
-        "6ND uses active parameters for MoE; dense laws give no loss or optimum for MoE rows",
+        "MoE rows (marked MoE): D/N, x opt, 6ND and loss use the ACTIVE parameters, as `explain` "
+        "does; the laws were fitted on dense models, so they are only a rough guide there",
         "loss: the law's prediction for a decoder LM of that N and D on the law's own data; "
         "encoder (BERT) and encoder-decoder (T5) rows are not like-for-like",
         "6ND/rep far from 1 usually means the tokens column is a dataset size, not tokens seen "
@@ -49,12 +50,13 @@ def models_cmd(
     if json:
         return print_json({"law": rows[0]["law"], "sort": sort, "models": rows,
                            "assumptions": notes})
-    console.print(table(None, "model", "year", "N", "active", "D", "D/N", "x opt", "6ND",
+    console.print(table(None, "model", "released", "N", "active", "D", "D/N", "x opt", "6ND",
                         "reported", "6ND/rep", "loss", "conf.", rows=[
-        (r["name"], r["year"], _fmt(r["n_params"], format_count),
+        (r["name"] + (" (MoE)" if r["params_counted"] == "active" else ""),
+         r["released"][:7] or r["year"], _fmt(r["n_params"], format_count),
          _fmt(r["active_params"], format_count), _fmt(r["n_tokens"], format_count),
-         _fmt(r["tokens_per_param"], lambda x: f"{x:,.1f}"),
-         _fmt(r["times_optimal"], lambda x: f"{x:.2f}"), _fmt(r["flops_6nd"], format_sci),
+         _fmt(r["tokens_per_param"], format_ratio),
+         _fmt(r["times_optimal"], format_ratio), _fmt(r["flops_6nd"], format_sci),
          _fmt(r["train_flops"], format_sci), _fmt(r["flops_6nd_over_reported"], lambda x: f"{x:.2f}"),
          _fmt(r["loss"], lambda x: f"{x:.3f}"), r["confidence"]) for r in rows]))
     assumptions(notes)
@@ -180,13 +182,14 @@ def _plan(budgets, params, tokens, target_loss, law):
 
 
 
-def write_plan_report(plan, path, law=DEFAULT_LAW, announce=True) -> None:
-    """`plan --report FILE`: write the self-contained HTML page of a plan made under `law`."""
+def write_plan_report(plan, path, law=DEFAULT_LAW, announce=True, inputs=None) -> None:
+    """`plan --report FILE`: write the self-contained HTML page of a plan made under `law`;
+    inputs: the options given, which the page shows as its command line."""
     from scalinglab.laws import get_law
     from scalinglab.report import write_report
 
     if Path(path).suffix.lower() not in (".html", ".htm"):
         raise InputError(f"--report {path!r}: use a file ending in .html")
-    out = write_report(plan, path, [get_law(law)])
+    out = write_report(plan, path, [get_law(law)], inputs)
     if announce:
         console.print(f"report written to {out}")

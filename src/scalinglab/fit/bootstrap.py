@@ -12,7 +12,7 @@ import numpy as np
 from scalinglab.errors import InputError
 from scalinglab.fit.io import load_runs
 from scalinglab.fit.parametric import DELTA, PARAMS, STATUS, ParametricFit, _Data, solve
-from scalinglab.laws.parametric import closed_form
+from scalinglab.laws.parametric import closed_form, loss_of
 from scalinglab.results import Result, hidden
 
 N_RESAMPLES = 4000  # as Epoch AI
@@ -50,9 +50,9 @@ class Bootstrap(Result):
         if flops is not None:
             n, d = closed_form(A, B, al, be, flops)
             q["n_opt"], q["d_opt"] = n, d
-            q["loss_opt"] = E + A / n**al + B / d**be
+            q["loss_opt"] = loss_of(E, A, B, al, be, n, d)
         if at is not None:
-            q["loss_at"] = E + A / at[0] ** al + B / at[1] ** be
+            q["loss_at"] = loss_of(E, A, B, al, be, *at)
         return q
 
     def ci(self, flops=None, at=None) -> dict:

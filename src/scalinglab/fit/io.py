@@ -5,8 +5,9 @@ no token column is. The built-in dataset `chinchilla` is Epoch AI's reading of C
 """
 
 import csv
+import io
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -26,6 +27,12 @@ ALIASES = {
     "loss": ("loss", "l", "valloss", "evalloss", "validationloss", "testloss", "finalloss"),
 }
 LABELS = {"n_params": "parameters (N)", "n_tokens": "tokens (D)", "flops": "FLOP (C)", "loss": "loss"}
+# a training loss is used only when no held-out loss column (ALIASES["loss"]) is there
+TRAIN_LOSS = ("trainloss", "trainingloss", "trloss")
+# tokens and FLOP both given: C = 6ND within this share, else a warning says which was used
+FLOP_TOLERANCE = 0.03
+# cross-entropy in nats/token of a language model: above this it looks like a perplexity
+MAX_LOSS = 10.0
 
 DATASETS = {
     "chinchilla": dict(
@@ -49,8 +56,9 @@ class Runs(Result):
     source: str = "arrays"
     dropped: int = 0
     budgets: tuple = hidden(default=())
-    columns: dict = hidden(default_factory=dict)  # role -> the column it came from
-    notes: tuple = hidden(default=())  # what reading the columns noticed
+    columns: dict = field(default_factory=dict)  # role -> the column it came from
+    notes: tuple = ()  # how the columns were read (which loss column was preferred)
+    warnings: tuple = ()  # what in the data looks wrong (6ND disagreement, perplexities)
 
     _derived = ("n_points",)
 
@@ -60,6 +68,12 @@ class Runs(Result):
     @property
     def n_points(self) -> int:
         return len(self)
+
+    @property
+    def columns_used(self) -> str:
+        """Which column played which role: "N 'params', D 'tokens', loss 'val_loss'"."""
+        short = {"n_params": "N", "n_tokens": "D", "flops": "C", "loss": "loss"}
+        return ", ".join(f"{short[role]} {col!r}" for role, col in self.columns.items())
 
 
 def _norm(name: str) -> str:
@@ -108,6 +122,16 @@ def from_columns(columns: dict, source: str = "columns", names: dict | None = No
         raise unknown("column role", sorted(bad)[0], ALIASES)
     header = list(columns)
     cols = {role: _pick(header, role, names.get(role)) for role in ALIASES}
+    notes = []
+    train = [h for h in header if _norm(h) in TRAIN_LOSS]
+    if "loss" not in names and train:
+        if cols["loss"] is not None:
+            notes.append(f"loss: {cols['loss']!r} preferred over {train[0]!r} (a held-out loss "
+                         f"measures what the law predicts; --loss-col {train[0]!r} to fit the "
+                         "training loss)")
+        elif len(train) == 1:
+            cols["loss"] = train[0]
+            notes.append(f"loss: {train[0]!r}, a training loss (no validation loss column)")
     for role in ("n_params", "loss"):
         if cols[role] is None:
             raise InputError(f"no column for {LABELS[role]} in {source}: expected one of "
@@ -120,7 +144,34 @@ def from_columns(columns: dict, source: str = "columns", names: dict | None = No
     d = v["n_tokens"] if "n_tokens" in v else tokens_for_compute(v["flops"], n)
     c = v["flops"] if "flops" in v else FLOPS_PER_PARAM_TOKEN * n * d
     used = {role: col for role, col in cols.items() if col is not None}
-    return _check(Runs(n, d, c, v["loss"], source, columns=used), min_points)
+    if "n_tokens" not in v:
+        notes.append(f"tokens: D = C / 6N from {cols['flops']!r}")
+    elif "flops" not in v:
+        notes.append(f"FLOP: C = 6ND from {cols['n_tokens']!r}")
+    runs = Runs(n, d, c, v["loss"], source, columns=used, notes=tuple(notes),
+                warnings=data_warnings(n, v.get("n_tokens"), v.get("flops"), v["loss"], cols))
+    return _check(runs, min_points)
+
+
+def data_warnings(n, d, c, loss, cols: dict) -> tuple:
+    """What looks wrong in runs: tokens and FLOP that disagree with C = 6ND by more than
+    FLOP_TOLERANCE (and which each fit uses), losses above MAX_LOSS (perplexities?)."""
+    out = []
+    if d is not None and c is not None:
+        off = np.abs(c / (FLOPS_PER_PARAM_TOKEN * n * d) - 1)
+        bad = off > FLOP_TOLERANCE
+        if bad.any():
+            out.append(f"{int(bad.sum())} of {len(off)} runs have {cols['flops']!r} off C = 6ND of "
+                       f"{cols['n_params']!r} and {cols['n_tokens']!r} by more than "
+                       f"{FLOP_TOLERANCE:.0%} (up to {float(off.max()):.1%}): Approach 3 fits N and "
+                       f"D from {cols['n_tokens']!r}; Approach 2 groups budgets by "
+                       f"{cols['flops']!r}")
+    high = loss > MAX_LOSS
+    if high.any():
+        out.append(f"{int(high.sum())} of {len(loss)} losses in {cols['loss']!r} are above "
+                   f"{MAX_LOSS:g} (up to {float(loss.max()):.4g}): is it a perplexity? The laws "
+                   "take cross-entropy in nats/token (log of the perplexity)")
+    return tuple(out)
 
 
 def _check(runs: Runs, min_points: int = MIN_POINTS) -> Runs:
@@ -153,25 +204,42 @@ def read_csv(path, names: dict | None = None, min_points: int = MIN_POINTS) -> R
         raise InputError(f"CSV file {str(p)!r} does not exist") from None
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"cannot read CSV file {str(p)!r} ({e})") from None
+    return _from_rows(rows, p.name, names, min_points)
+
+
+def parse_csv(text: str, name: str = "runs.csv", names: dict | None = None,
+              min_points: int = MIN_POINTS) -> Runs:
+    """Runs from the text of a CSV file (an upload) called `name`, as read_csv reads the file."""
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as e:
+        raise InputError(f"CSV file {name!r} is not valid CSV ({e})") from None
+    return _from_rows(rows, name, names, min_points)
+
+
+def _from_rows(rows: list, name: str, names: dict | None, min_points: int) -> Runs:
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
-        raise InputError(f"CSV file {str(p)!r} is empty")
+        raise InputError(f"CSV file {name!r} is empty")
     header = [h.strip() for h in rows[0]]
     if len(set(header)) < len(header):
-        raise InputError(f"CSV file {str(p)!r} repeats a column name in its header")
+        raise InputError(f"CSV file {name!r} repeats a column name in its header")
     body = rows[1:]
     short = [i for i, r in enumerate(body) if len(r) != len(header)]
     if short:
-        raise InputError(f"CSV file {str(p)!r} row {short[0] + 1} has {len(body[short[0]])} "
+        raise InputError(f"CSV file {name!r} row {short[0] + 1} has {len(body[short[0]])} "
                          f"fields, the header has {len(header)}")
     columns = {h: [r[j].strip() for r in body] for j, h in enumerate(header)}
-    return from_columns(columns, p.name, names, min_points)
+    return from_columns(columns, name, names, min_points)
 
 
 def load_runs(data, names: dict | None = None) -> Runs:
-    """Runs from a CSV path, a pandas DataFrame, a {column: values} dict, or Runs itself."""
+    """Runs from a CSV path, an open text file (its .name names it), a pandas DataFrame, a
+    {column: values} dict, or Runs itself."""
     if isinstance(data, Runs):
         return data
+    if hasattr(data, "read"):
+        return parse_csv(data.read(), Path(getattr(data, "name", "runs.csv")).name, names)
     if isinstance(data, (str, Path)):
         return read_csv(data, names)
     if hasattr(data, "columns") and hasattr(data, "__getitem__"):  # a pandas DataFrame

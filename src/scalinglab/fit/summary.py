@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from scalinglab.errors import InputError
 from scalinglab.fit.bootstrap import N_RESAMPLES, Bootstrap, bootstrap
-from scalinglab.fit.io import Runs, load_runs
+from scalinglab.fit.io import LABELS, Runs, load_runs
 from scalinglab.fit.isoflop import IsoflopFit, fit_isoflop
 from scalinglab.fit.parametric import DELTA, ParametricFit, fit_parametric
 from scalinglab.laws.base import Optimum
@@ -29,9 +29,15 @@ class ParametricReport(Result):
     assumptions: tuple
     approach: int = 3
 
+    _derived = ("warnings",)
+
     @property
     def law(self):
         return self.fit.law
+
+    @property
+    def warnings(self) -> tuple:
+        return self.data.warnings
 
 
 @dataclass(frozen=True)
@@ -45,7 +51,11 @@ class IsoflopReport(Result):
     approach: int = 2
     objective: None = None
 
-    _derived = ("params",)
+    _derived = ("params", "warnings")
+
+    @property
+    def warnings(self) -> tuple:
+        return self.data.warnings
 
     @property
     def params(self) -> dict:
@@ -62,9 +72,9 @@ class IsoflopReport(Result):
 
 def data_line(runs: Runs) -> str:
     dropped = f", the {runs.dropped} highest-loss dropped" if runs.dropped else ""
-    cols = (" (columns: " + ", ".join(f"{role} = {col!r}" for role, col in runs.columns.items())
-            + ")") if runs.columns else ""
-    return f"data: {runs.source}; {len(runs)} runs{dropped}{cols}"
+    cols = (" (columns: " + ", ".join(f"{LABELS[role]} = {col!r}"
+                                      for role, col in runs.columns.items()) + ")") if runs.columns else ""
+    return "; ".join([f"data: {runs.source}; {len(runs)} runs{dropped}{cols}", *runs.notes])
 
 
 def fit_runs(data, approach: int = 3, n_boot: int | None = None, seed: int = 0,

@@ -53,6 +53,7 @@ class Law:
     formula = ""            # L(N, D) as text ("" for a law without one)
     optimum_formula = ""    # how its compute-optimal N, D are made, as text
     additive = False        # loss == sum of terms (E + A/N^alpha + B/D^beta)
+    optimum_minimises_loss = False  # its optimum is the minimum of its own L(N, C/6N)
     counts = "total"        # which N it takes: "total" or "non-embedding"
     data = ""               # what it was fitted on
     extensions = frozenset()  # extra analyses in laws/ that need this law's form
@@ -101,7 +102,11 @@ class Law:
 
     def optimal_for_loss(self, loss) -> Optimum:
         """The cheapest (N, D) reaching loss L: the optimum at the fewest FLOP that reach it."""
-        return self.optimal(self.compute_for_loss(loss))
+        o = self.optimal(self.compute_for_loss(loss))
+        if np.any(np.asarray(o.n_params) < 1) or np.any(np.asarray(o.n_tokens) < 1):
+            raise InputError(f"target loss {loss!r} is out of range for {self.id}: its cheapest "
+                             "model would have under one parameter or token")
+        return o
 
     def loss_at_optimum(self, flops) -> Array:
         self.require("loss", "the loss at the compute-optimal point")
@@ -152,7 +157,8 @@ class Law:
     def describe(self) -> dict:
         """What the law declares about itself (JSON of `laws`)."""
         return {"id": self.id, "formula": self.formula, "optimum_formula": self.optimum_formula,
-                "additive": self.additive, "counts": self.counts, "data": self.data,
+                "additive": self.additive, "optimum_minimises_loss": self.optimum_minimises_loss,
+                "counts": self.counts, "data": self.data,
                 "source": self.source, "note": self.note, "a": self.a, "b": self.b, "G": self.G,
                 "capabilities": [c for c in CAPABILITIES if self.can(c)], **self.constants()}
 
@@ -179,6 +185,12 @@ class LossPrediction(Result):
     source: str
     counts: str
     additive: bool
+
+    _derived = ("tokens_per_param",)
+
+    @property
+    def tokens_per_param(self) -> Array:
+        return out(np.asarray(self.n_tokens) / np.asarray(self.n_params))
 
 
 def predict(law: Law, n_params, n_tokens) -> LossPrediction:

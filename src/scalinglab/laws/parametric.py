@@ -29,6 +29,12 @@ def closed_form(A, B, alpha, beta, flops):
     return n, c / n
 
 
+def loss_of(E, A, B, alpha, beta, n_params, n_tokens):
+    """E + A/N^alpha + B/D^beta for constants and sizes that broadcast together (a bootstrap's
+    resamples as (K, 1) columns against M sizes give (K, M))."""
+    return E + A / np.asarray(n_params, dtype=float) ** alpha + B / np.asarray(n_tokens, dtype=float) ** beta
+
+
 @dataclass(frozen=True)
 class ParametricLaw(Law):
     """L(N, D) = E + A/N^alpha + B/D^beta, with its id and citation."""
@@ -47,6 +53,7 @@ class ParametricLaw(Law):
     optimum_formula = ("C = 6ND; N_opt = G (C/6)^a, D_opt = (C/6)^b / G (Hoffmann et al. 2022, "
                        "closed form)")
     additive = True
+    optimum_minimises_loss = True  # the closed form is the minimum of L along C = 6ND
     extensions = frozenset({"inference-aware", "data-constrained"})
 
     def __post_init__(self):
@@ -132,8 +139,12 @@ class ParametricLaw(Law):
     def optimal_for_loss(self, loss) -> Optimum:
         """The cheapest (N, D) that reaches loss L (equals optimal(compute_for_loss(L)))."""
         gap = self.check_target(loss) - self.E
-        n = (self.A * (1 + self.alpha / self.beta) / gap) ** (1 / self.alpha)
-        d = (self.B * (1 + self.beta / self.alpha) / gap) ** (1 / self.beta)
+        with np.errstate(under="ignore", over="ignore"):
+            n = (self.A * (1 + self.alpha / self.beta) / gap) ** (1 / self.alpha)
+            d = (self.B * (1 + self.beta / self.alpha) / gap) ** (1 / self.beta)
+        if np.any(n < 1) or np.any(d < 1) or not np.all(np.isfinite(n * d)):
+            raise InputError(f"target loss {loss!r} is out of range for {self.id}: its cheapest model "
+                             "would have under one parameter or token (give a loss a model can have)")
         return Optimum(self.id, out(FLOPS_PER_PARAM_TOKEN * n * d), out(n), out(d),
                        out(self.loss(n, d)))
 
