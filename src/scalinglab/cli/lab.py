@@ -260,13 +260,15 @@ def _show_fit(res) -> None:
 @lab.command("peak")
 def peak_cmd(
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
+    threads: Annotated[Optional[int], typer.Option("--threads", help="CPU threads (default: "
+                       "all cores).")] = None,
     json: Json = False,
 ):
     """The peak FLOP/s the lab's MFU is measured against: measured fp32 matmul on CPU, the
     catalogue's dense bf16 on a GPU."""
     from scalinglab.lab.device import peak
 
-    p = peak(device)
+    p = peak(device, threads)
     if json:
         return print_json(p.to_dict())
     console.print(f"peak {p.peak_flops / 1e9:,.1f} GFLOP/s ({p.dtype}) on {p.name}, "

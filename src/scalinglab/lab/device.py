@@ -173,13 +173,15 @@ def setup(device: str = "auto", peak_flops: float | None = None,
 _BEST: dict = {}  # threads -> every CPU peak measured in this process
 
 
-def peak(device: str = "auto") -> Peak:
-    """`scalinglab lab peak`: the CPU's fp32 matmul peak at its best thread count (measured),
-    or a GPU's catalogue peak."""
+def peak(device: str = "auto", threads: int | None = None) -> Peak:
+    """`scalinglab lab peak`: the CPU's fp32 matmul peak on `threads` (default all cores),
+    measured, or a GPU's catalogue peak."""
     torch = require_torch()
     if device == "cuda" or (device == "auto" and torch.cuda.is_available()):
         d = setup("cuda")
         return Peak(d.peak_flops, "cuda", d.name, "bf16", 0, d.peak_source)
     if device not in DEVICES:
         raise unknown("device", device, DEVICES)
-    return measure_cpu_peak()
+    if threads is not None and threads < 1:
+        raise InputError(f"--threads must be at least 1, got {threads}")
+    return measure_cpu_peak(threads)
