@@ -30,17 +30,9 @@ def given_options(ctx, *leave_out) -> dict:
 
 
 def _caption(p) -> str | None:
-    """What the rows of laws of another form mean (from what each law declares)."""
-    from scalinglab.laws import get_laws
+    from scalinglab.laws.base import form_notes
 
-    laws = {lw.id: lw for lw in get_laws("all")}
-    odd = [laws[lid] for lid in p.losses if lid in laws and (not laws[lid].additive
-                                                              or not laws[lid].can("loss"))]
-    lines = [f"{lw.id}: " + (f"not additive, {lw.formula}; its terms are L(N, D = inf) and the "
-                             f"finite-D excess; N counts {lw.counts} parameters; optimum: "
-                             f"{lw.optimum_formula}" if lw.can("loss") else
-                             f"no L(N, D); optimum: {lw.optimum_formula}") for lw in odd]
-    return "\n".join(lines) or None
+    return "\n".join(form_notes(p.losses)) or None
 
 
 @app.command("plan")

@@ -227,3 +227,15 @@ def law_summaries() -> list:
 
     return [{**lw.describe(), "tokens_per_param_at_1e24": float(lw.optimal(1e24).tokens_per_param)}
             for lw in LAWS.values()]
+
+
+def form_notes(law_ids) -> list:
+    """How to read the rows of registered laws of another form (from what each declares): laws
+    whose terms do not add up, and laws with no L(N, D)."""
+    from scalinglab.laws import LAWS
+
+    odd = [LAWS[i] for i in law_ids if i in LAWS and (not LAWS[i].additive or not LAWS[i].can("loss"))]
+    return [f"{lw.id}: " + (f"not additive, {lw.formula}; its terms are L(N, D = inf) and the "
+                            f"finite-D excess; N counts {lw.counts} parameters; optimum: "
+                            f"{lw.optimum_formula}" if lw.can("loss") else
+                            f"no L(N, D); optimum: {lw.optimum_formula}") for lw in odd]

@@ -36,9 +36,9 @@ def _money(x, missing: str = "n/a (give a price per GPU-hour)") -> str:
 
 
 def _energy(kwh) -> str:
-    from scalinglab.cli.hardware import fmt_energy
+    from scalinglab.units import format_energy
 
-    return fmt_energy(kwh)
+    return "n/a (no TDP in the catalogue)" if kwh is None else format_energy(kwh)
 
 
 def _lines(assumptions, *prefixes) -> list:
@@ -120,9 +120,7 @@ def _f(x, spec: str) -> str:
 
 
 def _loss(doc, rest) -> dict:
-    from types import SimpleNamespace
-
-    from scalinglab.cli.plan import _caption  # what the CLI prints under its table
+    from scalinglab.laws.base import form_notes  # what the CLI prints under its table
 
     rows = []
     for lid, r in doc["losses"].items():
@@ -136,7 +134,7 @@ def _loss(doc, rest) -> dict:
             _cell(doc, f"{p}.optimal_at_same_compute.n_tokens", format_count(o["n_tokens"])),
             _cell(doc, f"{p}.optimal_at_same_compute.tokens_per_param", f"{o['tokens_per_param']:.3g}"),
             _cell(doc, f"{p}.optimal_at_same_compute.loss", _f(o["loss"], ".4f"))]})
-    caption = _caption(SimpleNamespace(losses=doc["losses"])) or ""
+    caption = "\n".join(form_notes(doc["losses"]))
     loss = _f(doc["loss"], ".4f") + (" nats/token" if doc["loss"] is not None else
                                      f" ({doc['law']} has no L(N, D))")
     return {"id": "loss", "title": "N and D \u2192 loss under each law", "rows": [
