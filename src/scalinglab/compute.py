@@ -76,9 +76,3 @@ def tokens_for_compute(flops, n_params):
 def params_for_compute(flops, n_tokens):
     """N = C / 6D."""
     return out(positive(flops, "compute") / (FLOPS_PER_PARAM_TOKEN * positive(n_tokens, "n_tokens")))
-
-
-def tokens_per_param_ratio(n_params, n_tokens) -> Array:
-    """D/N as a multiple of Chinchilla's 20:1."""
-    return out(positive(n_tokens, "n_tokens") / positive(n_params, "n_params")
-               / CHINCHILLA_TOKENS_PER_PARAM)

@@ -132,8 +132,3 @@ def bits(name) -> float:
 
 def bytes_per_value(name) -> float:
     return get_precision(name).bytes
-
-
-def with_peak(peak: str) -> list[str]:
-    """Names of the precisions whose matmuls run at this peak column."""
-    return [p.name for p in TABLE if p.peak == peak]

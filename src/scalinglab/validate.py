@@ -5,8 +5,6 @@ bad values raise errors.InputError naming `what` and the value. `out` turns a 0-
 into a float so that scalar calls give scalar results.
 """
 
-import math
-
 import numpy as np
 
 from scalinglab.errors import InputError
@@ -82,7 +80,3 @@ def finite_or_raise(x, what: str) -> np.ndarray:
     if not np.all(np.isfinite(a)):
         raise InputError(f"{what} overflows a float (above 1.8e308): the inputs are too large")
     return a
-
-
-def is_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
